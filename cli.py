@@ -1,0 +1,497 @@
+"""The ``pathways`` command: a thin click front over the ``pathways`` and ``engine`` libraries.
+
+Commands parse arguments, call one library function and format its result.
+Errors from the libraries all derive from ``PathwaysError``; ``_Group.invoke``
+is the one place that turns them into ``Error: ...`` on stderr with the
+error's exit code (1 refused or a check failed, 2 usage or unreadable input),
+so no user error ever shows a traceback. The engine (and so SQLAlchemy) is
+imported only by the commands that need a database: ``--help`` and
+``validate`` stay fast.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from pathways.errors import PathwaysError, UsageError
+
+if TYPE_CHECKING:
+    from engine import Engine
+    from pathways import Pathway
+
+DEFAULT_DB = "sqlite:///pathways.db"
+
+
+class _Failure(click.ClickException):
+    """A library error on its way out, keeping its exit code."""
+
+    def __init__(self, error: PathwaysError) -> None:
+        super().__init__(error.message)
+        self.exit_code = error.exit_code
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PathwaysError as error:
+            raise _Failure(error) from error
+
+
+def _emit(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _refuse(message: str, code: int = 1) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _actor(value: str | None) -> str:
+    return value or os.environ.get("PATHWAYS_ACTOR") or getpass.getuser()
+
+
+def _engine(ctx: click.Context) -> Engine:
+    from engine import Engine
+
+    obj = ctx.find_root().obj
+    if obj.get("engine") is None:
+        obj["engine"] = Engine(obj["db"])
+        ctx.call_on_close(obj["engine"].close)
+    return obj["engine"]
+
+
+def _pathway(ctx: click.Context, ref: str) -> Pathway:
+    """A definition file, or else the latest published version of that id."""
+    from pathways import load
+
+    if Path(ref).is_file() or ref.endswith((".yaml", ".yml")):
+        return load(ref)
+    return _engine(ctx).pathway(ref)
+
+
+def _pairs(values: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set '{item}': write KEY=VALUE, e.g. --set value=12000")
+        out[key.strip()] = value
+    return out
+
+
+as_option = click.option("--as", "actor", metavar="NAME", help="Who is acting (default $PATHWAYS_ACTOR, else your login).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--db", envvar="PATHWAYS_DB", default=DEFAULT_DB, show_default=True, metavar="URL",
+              help="Database URL: sqlite:///FILE or postgresql://... (or $PATHWAYS_DB).")
+@click.pass_context
+def cli(ctx: click.Context, db: str) -> None:
+    """Run alternative procurement pathways with an audit trail legal can verify.
+
+    \b
+    Start here:   pathways demo
+    Check a file: pathways validate definitions/
+    """
+    ctx.obj = {"db": db, "engine": None}
+
+
+# --- definitions -------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@json_option
+def validate(paths: tuple[str, ...], as_json: bool) -> None:
+    """Check pathway definitions (files or folders) and report every problem.
+
+    Problems print as PATH:LINE:COL: error|warning: message. Exit 1 if any error.
+
+    \b
+    Example: pathways validate definitions/
+    """
+    from pathways import check_file, expand
+
+    problems = []
+    results = []
+    for path in expand(paths):
+        pathway, found = check_file(path)
+        problems.extend(found)
+        results.append((path, pathway))
+    errors = [p for p in problems if p.severity == "error"]
+    if as_json:
+        _emit([p.as_dict() for p in problems])
+    else:
+        for p in problems:
+            click.echo(str(p), err=True)
+        for path, pathway in results:
+            if pathway is not None:
+                click.echo(f"ok  {path}  ({pathway.id} v{pathway.version}, {len(pathway.stages)} stages, "
+                           f"sha256 {pathway.sha256[:12]})")
+    warnings = len(problems) - len(errors)
+    if not as_json:
+        click.echo(f"{len(results)} file(s): {len(errors)} error(s), {warnings} warning(s)", err=True)
+    if errors:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("pathway", metavar="PATH|ID")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.pass_context
+def graph(ctx: click.Context, pathway: str, fmt: str) -> None:
+    """Draw a pathway as a Mermaid or Graphviz diagram.
+
+    \b
+    Example: pathways graph definitions/pilot.yaml > pilot.mmd
+             pathways graph pilot --format dot | dot -Tsvg > pilot.svg
+    """
+    from pathways import graph as diagrams
+
+    p = _pathway(ctx, pathway)
+    click.echo(diagrams.mermaid(p) if fmt == "mermaid" else diagrams.dot(p), nl=False)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the pathway language (for editors).
+
+    \b
+    Example: pathways schema > pathway.schema.json
+    """
+    from pathways.structure import schema as language
+
+    _emit(language())
+
+
+@cli.command()
+@click.argument("pathway", metavar="PATH|ID")
+@json_option
+@click.pass_context
+def paths(ctx: click.Context, pathway: str, as_json: bool) -> None:
+    """Show, for each final stage, a shortest way to reach it.
+
+    Each step names the trigger, who may fire it, what it requires, and the
+    field values its guards need (found by trying values against the guards).
+
+    \b
+    Example: pathways paths definitions/rfp.yaml
+    """
+    from pathways.paths import shortest_paths
+
+    p = _pathway(ctx, pathway)
+    routes = shortest_paths(p)
+    if as_json:
+        _emit([r.as_dict() for r in routes])
+        return
+    for r in routes:
+        click.echo(f"{r.final} [{r.outcome}]: {len(r.steps)} step(s)")
+        if r.intake:
+            click.echo(f"  intake with: {json.dumps(r.intake, default=str)}")
+        for s in r.steps:
+            extra = f"  set {json.dumps(s.values, default=str)}" if s.values else ""
+            needs = f"  requires {', '.join(s.requires)}" if s.requires else ""
+            click.echo(f"  {s.source} --{s.trigger}--> {s.dest}  as {' | '.join(s.roles)}{needs}{extra}")
+        if r.unsolved:
+            click.echo(f"  (no values found for: {'; '.join(r.unsolved)})")
+
+
+# --- engine ------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@as_option
+@json_option
+@click.pass_context
+def publish(ctx: click.Context, paths: tuple[str, ...], actor: str | None, as_json: bool) -> None:
+    """Store pathway versions so proposals can start on them.
+
+    The same content again is a no-op; the same id and version with other
+    content is refused (raise 'version' in the file to change the rules).
+
+    \b
+    Example: pathways publish definitions/ --as ana
+    """
+    from pathways import expand
+
+    eng = _engine(ctx)
+    out = []
+    for path in expand(paths):
+        pathway, created = eng.publish(path, actor=_actor(actor))
+        out.append({"id": pathway.id, "version": pathway.version, "sha256": pathway.sha256, "published": created})
+        if not as_json:
+            what = "published" if created else "already published"
+            click.echo(f"{what}  {pathway.id} v{pathway.version}  sha256 {pathway.sha256[:12]}  ({path})")
+    if as_json:
+        _emit(out)
+
+
+@cli.group(cls=_Group)
+def users() -> None:
+    """Who may act, and in which roles."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="A role (repeat for several).")
+@as_option
+@click.pass_context
+def users_add(ctx: click.Context, name: str, roles: tuple[str, ...], actor: str | None) -> None:
+    """Add a user, or give an existing user more roles.
+
+    \b
+    Example: pathways users add ana --role intake_officer --role legal
+    """
+    have = _engine(ctx).add_user(name, roles, actor=_actor(actor) if actor else None)
+    click.echo(f"{name}: {', '.join(have)}")
+
+
+@users.command("list")
+@json_option
+@click.pass_context
+def users_list(ctx: click.Context, as_json: bool) -> None:
+    """List users and their roles.
+
+    \b
+    Example: pathways users list --json
+    """
+    rows = _engine(ctx).users()
+    if as_json:
+        _emit(rows)
+        return
+    for u in rows:
+        click.echo(f"{u['name']:<20} {', '.join(u['roles'])}")
+
+
+def _read_data(source: str) -> dict[str, Any]:
+    import yaml
+
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--data {source}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--data {source}: not UTF-8 text") from None
+    try:
+        data = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise UsageError(f"{source}{where}: not valid YAML or JSON ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"--data {source}: expected a mapping of field: value")
+    return data
+
+
+@cli.command()
+@click.argument("pathway")
+@click.option("--data", "data_file", metavar="FILE", help="Proposal data, YAML or JSON ('-' for stdin).")
+@click.option("--set", "sets", multiple=True, metavar="K=V", help="A field value (repeatable; overrides --data).")
+@click.option("--attach", "attachments", multiple=True, type=click.Path(), help="A document to attach.")
+@as_option
+@json_option
+@click.pass_context
+def intake(ctx: click.Context, pathway: str, data_file: str | None, sets: tuple[str, ...],
+           attachments: tuple[str, ...], actor: str | None, as_json: bool) -> None:
+    """Open a new proposal on the latest published version of PATHWAY; prints its id.
+
+    \b
+    Example: pathways intake pilot --data proposal.yaml --set value=12000 --as ana
+    """
+    data = _read_data(data_file) if data_file else {}
+    data.update(_pairs(sets))
+    eng = _engine(ctx)
+    pid = eng.intake(pathway, data, actor=_actor(actor), attachments=attachments)
+    shown = eng.show(pid)
+    if as_json:
+        _emit({"id": pid, "pathway": shown["pathway"], "version": shown["version"], "state": shown["state"]})
+    else:
+        click.echo(pid)
+
+
+@cli.command()
+@click.argument("proposal_id", metavar="ID")
+@click.argument("trigger")
+@click.option("--rationale", help="Why: written into the audit trail.")
+@click.option("--set", "sets", multiple=True, metavar="K=V", help="A field this transition records (repeatable).")
+@click.option("--attach", "attachments", multiple=True, type=click.Path(), help="A document to attach.")
+@as_option
+@json_option
+@click.pass_context
+def advance(ctx: click.Context, proposal_id: str, trigger: str, rationale: str | None, sets: tuple[str, ...],
+            attachments: tuple[str, ...], actor: str | None, as_json: bool) -> None:
+    """Fire TRIGGER on a proposal; prints the new stage.
+
+    A refusal is recorded in the audit trail too, and exits 1 with every reason.
+
+    \b
+    Example: pathways advance pilot-0001 screen --rationale "complete submission" --as ana
+    """
+    from engine import Refused
+
+    try:
+        result = _engine(ctx).advance(proposal_id, trigger, actor=_actor(actor), rationale=rationale,
+                                      updates=_pairs(sets), attachments=attachments)
+    except Refused as refused:
+        if as_json:
+            _emit({"refused": True, "reasons": refused.reasons, "seq": refused.seq, "hash": refused.hash})
+        _refuse("Refused (recorded in the audit trail):\n" + "\n".join(f"  - {r}" for r in refused.reasons))
+    if as_json:
+        _emit(result)
+    else:
+        click.echo(result["to"])
+
+
+@cli.command()
+@click.argument("proposal_id", metavar="ID")
+@json_option
+@click.pass_context
+def show(ctx: click.Context, proposal_id: str, as_json: bool) -> None:
+    """Show a proposal: its stage, data, and what can be done next.
+
+    \b
+    Example: pathways show pilot-0001
+    """
+    s = _engine(ctx).show(proposal_id)
+    if as_json:
+        _emit(s)
+        return
+    click.echo(f"{s['id']}  {s['title']} (v{s['version']})")
+    status = f"[{s['outcome']}]" if s["final"] else (f"due {s['due_at']}" + (" OVERDUE" if s["overdue"] else "")
+                                                     if s["due_at"] else "")
+    click.echo(f"stage: {s['state']}  {status}")
+    for key, value in s["data"].items():
+        mark = " (confidential)" if key in s["confidential"] else ""
+        click.echo(f"  {key}: {value}{mark}")
+    if s["available"]:
+        click.echo("next:")
+        for a in s["available"]:
+            click.echo(f"  {a['trigger']} -> {a['to']}  ({', '.join(a['roles'])})")
+
+
+@cli.command("list")
+@click.option("--pathway", help="Only this pathway id.")
+@click.option("--state", help="Only proposals in this stage.")
+@click.option("--overdue", is_flag=True, help="Only proposals past their stage deadline.")
+@json_option
+@click.pass_context
+def list_(ctx: click.Context, pathway: str | None, state: str | None, overdue: bool, as_json: bool) -> None:
+    """List proposals.
+
+    \b
+    Example: pathways list --pathway pilot --overdue
+    """
+    rows = _engine(ctx).list(pathway=pathway, state=state, overdue=overdue)
+    if as_json:
+        _emit(rows)
+        return
+    for r in rows:
+        due = (" OVERDUE" if r["overdue"] else f" due {r['due_at']}") if r["due_at"] else ""
+        click.echo(f"{r['id']:<20} {r['pathway']} v{r['version']}  {r['state']}{due}")
+
+
+@cli.command()
+@click.argument("proposal_id", metavar="ID")
+@json_option
+@click.pass_context
+def history(ctx: click.Context, proposal_id: str, as_json: bool) -> None:
+    """Show a proposal's audit trail, refusals included.
+
+    \b
+    Example: pathways history pilot-0001 --json
+    """
+    entries = _engine(ctx).history(proposal_id)
+    keys = ("seq", "at", "kind", "actor", "role", "trigger", "from", "to", "rationale", "hash")
+    if as_json:
+        _emit([{**{k: e.get(k) for k in keys}, **{k: v for k, v in e.items() if k not in keys}} for e in entries])
+        return
+    for e in entries:
+        move = f"{e['from'] or ''} -> {e['to'] or ''}" if e["kind"] != "refusal" else f"{e['trigger']} REFUSED"
+        trig = f" {e['trigger']}" if e["trigger"] and e["kind"] != "refusal" else ""
+        click.echo(f"{e['seq']:>4} {e['at']} {e['kind']:<10} {e['actor']} ({e['role'] or '-'}){trig}  {move}")
+        if e.get("rationale"):
+            click.echo(f"       rationale: {e['rationale']}")
+        for r in e.get("reasons", []):
+            click.echo(f"       reason: {r}")
+
+
+@cli.command()
+@click.argument("ids", nargs=-1, metavar="[ID]...")
+@json_option
+@click.pass_context
+def verify(ctx: click.Context, ids: tuple[str, ...], as_json: bool) -> None:
+    """Check audit chains (all, when no ID is given); name the first bad entry.
+
+    \b
+    Example: pathways verify pilot-0001
+    """
+    reports = _engine(ctx).verify(ids, raise_on_failure=False)
+    if as_json:
+        _emit([r.as_dict() for r in reports])
+    else:
+        for r in reports:
+            if r.error is None:
+                click.echo(f"ok   {r.chain}: {r.entries} entries, head {r.head}")
+            else:
+                click.echo(f"FAIL {r.chain}: seq {r.error.seq}: {r.error.reason}", err=True)
+    if any(r.error for r in reports):
+        sys.exit(1)
+
+
+@cli.command()
+@json_option
+@click.pass_context
+def tick(ctx: click.Context, as_json: bool) -> None:
+    """Fire every deadline transition that is due, as the built-in clock.
+
+    Run it from cron (e.g. hourly); each firing is recorded with actor 'clock'.
+
+    \b
+    Example: pathways tick
+    """
+    moved = _engine(ctx).tick()
+    if as_json:
+        _emit(moved)
+        return
+    for m in moved:
+        what = "refused: " + "; ".join(m["reasons"]) if m.get("refused") else f"-> {m['to']}"
+        click.echo(f"{m['id']} {m['trigger']} {what}")
+    click.echo(f"{len(moved)} deadline transition(s)", err=True)
+
+
+@cli.command()
+@click.option("--dir", "folder", type=click.Path(file_okay=False), default="pathways-demo", show_default=True,
+              help="Folder for the demo database (created; an old demo there is replaced).")
+@click.pass_context
+def demo(ctx: click.Context, folder: str) -> None:
+    """Run every shipped pathway end to end on a fresh embedded database.
+
+    Publishes the pathways, creates staff, runs realistic proposals (accepted,
+    declined, refused attempts, a Swiss-challenge match), verifies every
+    audit chain and prints what happened and what to try next.
+
+    \b
+    Example: pathways demo --dir /tmp/demo
+    """
+    from engine.demo import run_demo
+
+    run_demo(Path(folder), echo=click.echo)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="pathways")
+
+
+if __name__ == "__main__":
+    main()

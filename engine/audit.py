@@ -1,0 +1,164 @@
+"""Audit entries: canonical bytes, chained hashes, and chain verification.
+
+Each event is one JSON object stored as its RFC 8785 (JSON Canonicalization
+Scheme) bytes, exactly as hashed; nothing is ever re-serialised from columns.
+An entry's hash is the RFC 6962 Merkle *leaf* hash of those bytes,
+``sha256(0x00 || bytes)``, so a transparency log (a Merkle tree over the
+entries) can be layered on later without re-hashing. Each entry names its
+chain (a proposal id, or ``registry`` for publications and users), its
+``seq`` (1..n) and the hash of the entry before it (``prev``; 64 zeros for
+the first): changing, removing or reordering any entry breaks the walk.
+
+Confidential field values never appear in an entry: the entry carries
+``{"salted_sha256": sha256(salt || canonical(value))}`` and the value and its
+random salt live in ``audit_secrets``. A public export drops the secrets and
+still verifies; a private one can prove each value against its entry; and the
+salt stops anyone from confirming a guessed value (a price, say) by hashing it.
+
+Everything here is a pure function, tested without a database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets as _random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pathways.canonical import canonical_bytes
+
+from .errors import VerificationFailed
+
+#: RFC 6962 §2.1: leaf hashes are prefixed with 0x00, interior nodes with 0x01.
+LEAF_PREFIX = b"\x00"
+#: ``prev`` of the first entry of every chain.
+GENESIS = "0" * 64
+#: Format version of an entry (the ``v`` key).
+ENTRY_VERSION = 1
+REGISTRY = "registry"
+
+
+def timestamp(moment: dt.datetime) -> str:
+    """UTC with microseconds and a Z: ``2026-11-25T08:41:40.123456Z``."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def leaf_hash(body: bytes) -> str:
+    """The RFC 6962 leaf hash of an entry's canonical bytes, in hex."""
+    return hashlib.sha256(LEAF_PREFIX + body).hexdigest()
+
+
+def seal(entry: dict[str, Any]) -> tuple[bytes, str]:
+    """Canonical bytes of an entry and their hash."""
+    body = canonical_bytes(entry)
+    return body, leaf_hash(body)
+
+
+def new_salt() -> str:
+    return _random.token_hex(16)
+
+
+def salted_hash(value: Any, salt: str) -> str:
+    """``sha256(salt bytes || canonical JSON of value)`` in hex."""
+    return hashlib.sha256(bytes.fromhex(salt) + canonical_bytes(value)).hexdigest()
+
+
+def make_entry(
+    *,
+    chain: str,
+    seq: int,
+    prev: str,
+    at: str,
+    kind: str,
+    actor: str,
+    role: str | None = None,
+    trigger: str | None = None,
+    source: str | None = None,
+    dest: str | None = None,
+    pathway: dict[str, Any] | None = None,
+    conditions: list[dict[str, Any]] | None = None,
+    rationale: str | None = None,
+    input: dict[str, Any] | None = None,
+    attachments: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """One entry with every DESIGN.md key present (null when not applicable)."""
+    entry = {
+        "v": ENTRY_VERSION,
+        "proposal": chain,
+        "seq": seq,
+        "prev": prev,
+        "at": at,
+        "kind": kind,
+        "actor": actor,
+        "role": role,
+        "trigger": trigger,
+        "from": source,
+        "to": dest,
+        "pathway": pathway,
+        "conditions": conditions or [],
+        "rationale": rationale,
+        "input": input or {},
+        "attachments": attachments or [],
+    }
+    entry.update(extra)
+    return entry
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An entry as stored: its seq, recorded hash and exact bytes."""
+
+    seq: int
+    hash: str
+    body: bytes
+
+
+def verify_chain(chain: str, rows: Iterable[Stored], head: str | None = None,
+                 count: int | None = None) -> list[dict[str, Any]]:
+    """Walk one chain; return its parsed entries or raise at the first bad one.
+
+    Checks, per entry in seq order: seq is the next number (a gap means a
+    deleted entry, a repeat means a duplicate), the stored bytes hash to the
+    recorded hash (edited bytes), the bytes are canonical JSON for this chain
+    and seq, and ``prev`` is the previous entry's hash (reordering, splicing).
+    Then the last hash must equal the ``head`` the proposal records (a deleted
+    last entry leaves no gap, but the head gives it away).
+    """
+    entries: list[dict[str, Any]] = []
+    prev, expected = GENESIS, 1
+    for row in rows:
+        if row.seq != expected:
+            reason = (f"entry seq {expected} is missing (next stored is seq {row.seq})" if row.seq > expected
+                      else f"entry seq {row.seq} appears out of order or twice")
+            raise VerificationFailed(chain, expected, reason)
+        actual = leaf_hash(row.body)
+        if actual != row.hash:
+            raise VerificationFailed(chain, row.seq, f"stored bytes hash to {actual}, but the entry records "
+                                     f"{row.hash}: the entry was altered")
+        try:
+            entry = json.loads(row.body)
+        except ValueError:
+            raise VerificationFailed(chain, row.seq, "entry bytes are not JSON") from None
+        if not isinstance(entry, dict) or canonical_bytes(entry) != row.body:
+            raise VerificationFailed(chain, row.seq, "entry bytes are not canonical JSON (RFC 8785)")
+        if entry.get("proposal") != chain or entry.get("seq") != row.seq:
+            raise VerificationFailed(chain, row.seq, f"entry names {entry.get('proposal')} seq {entry.get('seq')}: "
+                                     "it belongs elsewhere")
+        if entry.get("prev") != prev:
+            raise VerificationFailed(chain, row.seq, f"prev is {entry.get('prev')}, expected {prev} "
+                                     "(the hash of the entry before): entries were reordered or replaced")
+        entries.append(entry)
+        prev, expected = row.hash, expected + 1
+    if count is not None and len(entries) != count:
+        raise VerificationFailed(chain, len(entries) + 1 if len(entries) < count else count,
+                                 f"{len(entries)} entries stored, but {count} recorded")
+    if head is not None and prev != head:
+        last = expected - 1
+        raise VerificationFailed(chain, last + 1 if last else 1,
+                                 f"the recorded head is {head}, but the last entry (seq {last}) hashes to {prev}: "
+                                 "an entry after it was removed, or the head was changed")
+    return entries

@@ -1,0 +1,44 @@
+"""Errors the engine raises; all derive from ``pathways.errors.PathwaysError``.
+
+``Refused``             exit 1  a transition (or intake) broke a rule; carries every reason
+``Conflict``            exit 1  publishing other content under a published id+version
+``InvalidData``         exit 1  proposal data does not fit the pathway's fields
+``VerificationFailed``  exit 1  an audit chain does not verify; names the first bad entry
+"""
+
+from __future__ import annotations
+
+from pathways.errors import PathwaysError
+
+
+class Refused(PathwaysError):
+    """A request the rules do not allow. It is recorded in the trail too, when it names a proposal."""
+
+    def __init__(self, reasons: list[str], *, seq: int | None = None, hash: str | None = None) -> None:
+        self.reasons = list(reasons)
+        self.seq = seq
+        self.hash = hash
+        super().__init__("refused: " + "; ".join(self.reasons))
+
+
+class Conflict(PathwaysError):
+    """Raised when a published pathway id+version would change content."""
+
+
+class InvalidData(PathwaysError):
+    """Raised when proposal data does not fit the pathway's typed fields."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("invalid proposal data:\n  " + "\n  ".join(self.problems))
+
+
+class VerificationFailed(PathwaysError):
+    """Raised by ``verify``: the first bad entry of the first bad chain."""
+
+    def __init__(self, chain: str, seq: int | None, reason: str) -> None:
+        self.chain = chain
+        self.seq = seq
+        self.reason = reason
+        where = f"{chain} seq {seq}" if seq is not None else chain
+        super().__init__(f"{where}: {reason}")

@@ -1,0 +1,489 @@
+"""The engine: proposals run through pinned pathway versions, every event on the record.
+
+``Engine`` is the one writer. ``intake`` and ``advance`` each run in ONE
+database transaction: lock the proposal (SQLite ``BEGIN IMMEDIATE``,
+PostgreSQL ``SELECT ... FOR UPDATE``), check the actor's role, evaluate the
+guards against the stored proposal, fire the trigger on the pathway
+version's cached ``transitions`` machine, append the audit entry, update the
+state and chain head, commit. A refusal is appended as an entry of kind
+``refusal`` in the same way, then raised. So a state change and its entry
+commit together or not at all, and two people clicking at once serialise on
+the lock: one wins, the other is refused from the new stage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from pathways import Pathway, load, loads
+from pathways.errors import NotFound, UsageError
+from pathways.fields import check_data
+from pathways.model import CLOCK, Transition
+from pathways.structure import hint
+
+from . import storage as st
+from .audit import GENESIS, REGISTRY, make_entry, new_salt, salted_hash, seal, timestamp
+from .deadlines import due_at
+from .errors import Conflict, InvalidData, Refused
+from .machines import Compiled, compile_pathway
+from .verification import ChainReport, verify_chains
+
+MAX_ATTACHMENT = 50 * 1024 * 1024
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class AttachmentFile:
+    name: str
+    sha256: str
+    size: int
+    content: bytes
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> AttachmentFile:
+        import hashlib
+
+        p = Path(path)
+        try:
+            content = p.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"--attach {p}: cannot read ({exc.strerror})") from None
+        if len(content) > MAX_ATTACHMENT:
+            raise UsageError(f"--attach {p}: larger than {MAX_ATTACHMENT // 2**20} MiB")
+        return cls(p.name, hashlib.sha256(content).hexdigest(), len(content), content)
+
+    @property
+    def ref(self) -> dict[str, Any]:
+        return {"name": self.name, "sha256": self.sha256, "size": self.size}
+
+
+class Engine:
+    """Proposals, users and published pathways in one database.
+
+    ``url`` is ``sqlite:///FILE`` or ``postgresql://...``; the schema is
+    created if missing. ``clock`` returns the current time (tests pass a
+    fake one; the audit timestamps come from it).
+    """
+
+    def __init__(self, url: str = "sqlite:///pathways.db", *, clock: Callable[[], dt.datetime] = _utcnow,
+                 synchronous: str = "FULL") -> None:
+        self.url = url
+        self.db = st.connect(url, synchronous=synchronous)
+        self.clock = clock
+        self._compiled: dict[tuple[str, int, str], Compiled] = {}
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- users and the registry chain -------------------------------------------------
+
+    def _append(self, conn: Any, chain: str, seq: int, prev: str, entry: dict[str, Any]) -> str:
+        body, digest = seal(entry)
+        conn.execute(st.audit_log.insert().values(chain=chain, seq=seq, hash=digest, body=body))
+        return digest
+
+    def _registry(self, conn: Any, kind: str, actor: str, **fields: Any) -> str:
+        """Append one event to the registry chain (publications, users)."""
+        head = conn.execute(select(st.meta.c.value).where(st.meta.c.key == "registry_head")).scalar()
+        seq = conn.execute(select(func.count()).select_from(st.audit_log)
+                           .where(st.audit_log.c.chain == REGISTRY)).scalar() + 1
+        entry = make_entry(chain=REGISTRY, seq=seq, prev=head or GENESIS, at=timestamp(self.clock()), kind=kind,
+                           actor=actor, **fields)
+        digest = self._append(conn, REGISTRY, seq, head or GENESIS, entry)
+        if head is None:
+            conn.execute(st.meta.insert().values(key="registry_head", value=digest))
+        else:
+            conn.execute(st.meta.update().where(st.meta.c.key == "registry_head").values(value=digest))
+        return digest
+
+    def add_user(self, name: str, roles: Iterable[str], *, actor: str | None = None) -> list[str]:
+        """Create a user, or add roles to one; recorded in the registry chain. Returns their roles."""
+        name, roles = name.strip(), [r.strip() for r in roles]
+        if not name or name == CLOCK:
+            raise UsageError(f"'{name}' cannot be a user name" + (" (the clock is built in)" if name == CLOCK else ""))
+        if not roles or CLOCK in roles or not all(roles):
+            raise UsageError("give one or more --role (not 'clock', which only the engine's clock holds)")
+        with self.db.begin() as conn:
+            row = conn.execute(select(st.users.c.roles).where(st.users.c.name == name)).first()
+            have = json.loads(row.roles) if row else []
+            merged = sorted(set(have) | set(roles))
+            if row is None:
+                conn.execute(st.users.insert().values(name=name, roles=json.dumps(merged),
+                                                      created_at=timestamp(self.clock())))
+            elif merged != have:
+                conn.execute(st.users.update().where(st.users.c.name == name).values(roles=json.dumps(merged)))
+            if merged != have:
+                self._registry(conn, "user", actor or name, input={"name": name, "roles": merged})
+        return merged
+
+    def users(self) -> list[dict[str, Any]]:
+        with self.db.begin() as conn:
+            rows = conn.execute(select(st.users).order_by(st.users.c.name)).all()
+        return [{"name": r.name, "roles": json.loads(r.roles), "created_at": r.created_at} for r in rows]
+
+    def _roles(self, conn: Any, actor: str) -> list[str] | None:
+        raw = conn.execute(select(st.users.c.roles).where(st.users.c.name == actor)).scalar()
+        return None if raw is None else json.loads(raw)
+
+    # --- pathways ----------------------------------------------------------------------
+
+    def publish(self, source: str | os.PathLike[str] | Pathway, *, actor: str) -> tuple[Pathway, bool]:
+        """Store a pathway version. Returns (pathway, True if newly stored).
+
+        The same content again is a no-op; the same id+version with other
+        content raises ``Conflict`` (raise ``version`` to change the rules).
+        """
+        pathway = source if isinstance(source, Pathway) else load(source)
+        with self.db.begin() as conn:
+            if self._roles(conn, actor) is None:
+                raise Refused([f"unknown user '{actor}': add them first with 'pathways users add'"])
+            row = conn.execute(select(st.pathway_versions.c.sha256).where(
+                st.pathway_versions.c.pathway_id == pathway.id,
+                st.pathway_versions.c.version == pathway.version)).first()
+            if row is not None:
+                if row.sha256 == pathway.sha256:
+                    return pathway, False
+                raise Conflict(f"{pathway.id} version {pathway.version} is already published with other content "
+                               f"(sha256 {row.sha256[:12]}, yours {pathway.sha256[:12]}); raise 'version' to "
+                               "publish changed rules")
+            conn.execute(st.pathway_versions.insert().values(
+                pathway_id=pathway.id, version=pathway.version, sha256=pathway.sha256, source=pathway.source,
+                title=pathway.title, published_at=timestamp(self.clock()), published_by=actor))
+            self._registry(conn, "publish", actor, pathway=pathway.ref)
+        return pathway, True
+
+    def pathway(self, pathway_id: str, version: int | None = None) -> Pathway:
+        """A published version (the latest by default)."""
+        with self.db.begin() as conn:
+            return self._compiled_for(conn, pathway_id, version).pathway
+
+    def pathways(self) -> list[dict[str, Any]]:
+        with self.db.begin() as conn:
+            rows = conn.execute(select(st.pathway_versions).order_by(
+                st.pathway_versions.c.pathway_id, st.pathway_versions.c.version)).all()
+        return [{"id": r.pathway_id, "version": r.version, "title": r.title, "sha256": r.sha256,
+                 "published_at": r.published_at, "published_by": r.published_by} for r in rows]
+
+    def _compiled_for(self, conn: Any, pathway_id: str, version: int | None, sha256: str | None = None) -> Compiled:
+        if version is not None and sha256 is not None and (pathway_id, version, sha256) in self._compiled:
+            return self._compiled[(pathway_id, version, sha256)]
+        pv = st.pathway_versions
+        query = select(pv).where(pv.c.pathway_id == pathway_id)
+        query = query.where(pv.c.version == version) if version is not None else query.order_by(pv.c.version.desc())
+        row = conn.execute(query.limit(1)).first()
+        if row is None:
+            known = [r[0] for r in conn.execute(select(pv.c.pathway_id).distinct())]
+            raise NotFound(f"no published pathway '{pathway_id}'" + (f" version {version}" if version else "")
+                           + (hint(pathway_id, known) or (f"; published: {', '.join(known)}" if known
+                                                           else "; publish one with 'pathways publish FILE'")))
+        key = (row.pathway_id, row.version, row.sha256)
+        if key not in self._compiled:
+            pathway = loads(row.source, f"<{row.pathway_id} v{row.version}>")
+            if pathway.sha256 != row.sha256:
+                raise Conflict(f"stored pathway {row.pathway_id} v{row.version} does not match its sha256")
+            self._compiled[key] = compile_pathway(pathway)
+        return self._compiled[key]
+
+    # --- proposals -----------------------------------------------------------------------
+
+    def _lock(self, conn: Any, proposal_id: str) -> Any:
+        query = select(st.proposals).where(st.proposals.c.id == proposal_id)
+        if self.db.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise NotFound(f"no proposal '{proposal_id}' (see 'pathways list')")
+        return row
+
+    def _secure(self, pathway: Pathway, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, tuple]]:
+        """Split values into what the entry shows and the secrets (salt, value) kept aside."""
+        shown: dict[str, Any] = {}
+        kept: dict[str, tuple[str, Any]] = {}
+        for name, value in values.items():
+            if name in pathway.confidential:
+                salt = new_salt()
+                shown[name] = {"salted_sha256": salted_hash(value, salt)}
+                kept[name] = (salt, value)
+            else:
+                shown[name] = value
+        return shown, kept
+
+    def _store_extras(self, conn: Any, chain: str, seq: int, kept: dict[str, tuple],
+                      files: list[AttachmentFile]) -> None:
+        for name, (salt, value) in kept.items():
+            conn.execute(st.secrets.insert().values(chain=chain, seq=seq, field=name, salt=salt,
+                                                    value=json.dumps(value)))
+        for f in files:
+            exists = conn.execute(select(st.attachments.c.sha256).where(st.attachments.c.sha256 == f.sha256)).first()
+            if exists is None:
+                conn.execute(st.attachments.insert().values(sha256=f.sha256, size=f.size, content=f.content))
+
+    def intake(self, pathway_id: str, data: Mapping[str, Any], *, actor: str,
+               attachments: Iterable[str | os.PathLike[str]] = ()) -> str:
+        """Open a proposal on the latest published version of a pathway; returns its id."""
+        files = [AttachmentFile.read(a) for a in attachments]
+        for attempt in range(5):
+            try:
+                return self._intake(pathway_id, dict(data), actor, files)
+            except IntegrityError:  # two intakes picked the same number (PostgreSQL); take the next one
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _intake(self, pathway_id: str, data: dict[str, Any], actor: str, files: list[AttachmentFile]) -> str:
+        now = self.clock()
+        with self.db.begin() as conn:
+            compiled = self._compiled_for(conn, pathway_id, None)
+            pathway = compiled.pathway
+            clean, problems = check_data(pathway, data, intake=True)
+            if problems:
+                raise InvalidData(problems)
+            if self._roles(conn, actor) is None:
+                reason = f"unknown user '{actor}': add them first with 'pathways users add'"
+                self._registry(conn, "refusal", actor, trigger="intake", pathway=pathway.ref, reasons=[reason])
+                refused = Refused([reason])
+            else:
+                refused = None
+                count = conn.execute(select(func.count()).select_from(st.proposals)
+                                     .where(st.proposals.c.pathway_id == pathway.id)).scalar()
+                pid = f"{pathway.id}-{count + 1:04d}"
+                shown, kept = self._secure(pathway, clean)
+                entry = make_entry(chain=pid, seq=1, prev=GENESIS, at=timestamp(now), kind="intake", actor=actor,
+                                   dest=pathway.initial, pathway=pathway.ref, input=shown,
+                                   attachments=[f.ref for f in files])
+                digest = self._append(conn, pid, 1, GENESIS, entry)
+                self._store_extras(conn, pid, 1, kept, files)
+                conn.execute(st.proposals.insert().values(
+                    id=pid, pathway_id=pathway.id, version=pathway.version, sha256=pathway.sha256,
+                    state=pathway.initial, data=json.dumps(clean), seq=1, head=digest, created_at=timestamp(now),
+                    entered_at=timestamp(now), due_at=due_at(pathway, pathway.initial, clean, now)))
+        if refused:
+            raise refused
+        return pid
+
+    def advance(self, proposal_id: str, trigger: str, *, actor: str, rationale: str | None = None,
+                updates: Mapping[str, Any] | None = None,
+                attachments: Iterable[str | os.PathLike[str]] = ()) -> dict[str, Any]:
+        """Fire ``trigger`` on a proposal, or record the refusal and raise ``Refused``.
+
+        Returns ``{"id", "trigger", "from", "to", "seq", "hash"}``.
+        """
+        files = [AttachmentFile.read(a) for a in attachments]
+        return self._advance(proposal_id, trigger, actor, rationale, dict(updates or {}), files, clock=False)
+
+    def _advance(self, pid: str, trigger: str, actor: str, rationale: str | None, updates: dict[str, Any],
+                 files: list[AttachmentFile], *, clock: bool) -> dict[str, Any]:
+        now = self.clock()
+        rationale = (rationale or "").strip() or None
+        with self.db.begin() as conn:
+            row = self._lock(conn, pid)
+            compiled = self._compiled_for(conn, row.pathway_id, row.version, row.sha256)
+            pathway = compiled.pathway
+            roles = [CLOCK] if clock else self._roles(conn, actor)
+            data = json.loads(row.data)
+            t = pathway.transition(row.state, trigger)
+            reasons, role, clean = self._admissible(pathway, row.state, trigger, t, actor, roles,
+                                                    rationale, updates, files)
+            conditions: list[dict[str, Any]] = []
+            if t is not None and not any(r.startswith("--set") for r in reasons):
+                entered = dt.datetime.fromisoformat(row.entered_at.replace("Z", "+00:00"))
+                context = compiled.context(data, proposal_id=pid, state=row.state,
+                                           days_in_stage=(now - entered).days, inputs=clean,
+                                           rationale=rationale or "", actor=actor, roles=roles or [], now=now)
+                results = compiled.guards.run(t, context)
+                conditions = [r.as_entry() for r in results]
+                reasons += [r.reason() for r in results if not r.result]
+            shown, kept = self._secure(pathway, clean)
+            seq = row.seq + 1
+            if reasons:
+                entry = make_entry(chain=pid, seq=seq, prev=row.head, at=timestamp(now), kind="refusal", actor=actor,
+                                   role=role, trigger=trigger, source=row.state, dest=t.dest if t else None,
+                                   pathway=pathway.ref, conditions=conditions, rationale=rationale, input=shown,
+                                   attachments=[f.ref for f in files], reasons=reasons)
+                digest = self._append(conn, pid, seq, row.head, entry)
+                self._store_extras(conn, pid, seq, kept, [])
+                conn.execute(st.proposals.update().where(st.proposals.c.id == pid).values(seq=seq, head=digest))
+            else:
+                assert t is not None
+                dest = compiled.fire(row.state, trigger)
+                entry = make_entry(chain=pid, seq=seq, prev=row.head, at=timestamp(now), kind="transition",
+                                   actor=actor, role=role, trigger=trigger, source=row.state, dest=dest,
+                                   pathway=pathway.ref, conditions=conditions, rationale=rationale, input=shown,
+                                   attachments=[f.ref for f in files])
+                digest = self._append(conn, pid, seq, row.head, entry)
+                self._store_extras(conn, pid, seq, kept, files)
+                data.update(clean)
+                moved = dest != row.state
+                values: dict[str, Any] = {"state": dest, "seq": seq, "head": digest}
+                if clean:
+                    values["data"] = json.dumps(data)
+                if moved or clean:
+                    values["due_at"] = due_at(pathway, dest, data, now if moved else
+                                              dt.datetime.fromisoformat(row.entered_at.replace("Z", "+00:00")))
+                if moved:
+                    values["entered_at"] = timestamp(now)
+                conn.execute(st.proposals.update().where(st.proposals.c.id == pid).values(**values))
+        if reasons:
+            raise Refused(reasons, seq=seq, hash=digest)
+        return {"id": pid, "trigger": trigger, "from": row.state, "to": dest, "seq": seq, "hash": digest}
+
+    def _admissible(self, pathway: Pathway, state: str, trigger: str, t: Transition | None, actor: str,
+                    roles: list[str] | None, rationale: str | None, updates: dict[str, Any],
+                    files: list[AttachmentFile]) -> tuple[list[str], str | None, dict[str, Any]]:
+        """Every reason (other than guards) to refuse; the role acted in; the cleaned updates."""
+        reasons: list[str] = []
+        role = None
+        if roles is None:
+            reasons.append(f"unknown user '{actor}': add them first with 'pathways users add'")
+        if t is None:
+            if trigger not in pathway.triggers():
+                reasons.append(f"'{trigger}' is not a trigger of pathway '{pathway.id}'"
+                               f"{hint(trigger, list(pathway.triggers()))}")
+            else:
+                here = [x.trigger for x in pathway.leaving(state)] or ["none: the stage is final"]
+                reasons.append(f"'{trigger}' cannot be fired from stage '{state}'; from here: {', '.join(here)}")
+            return reasons, None, {}
+        deadline = pathway.stages[state].deadline
+        allowed = set(t.roles) | ({CLOCK} if deadline and deadline.fires == trigger else set())
+        if roles is not None:
+            role = next((r for r in roles if r in allowed), None)
+            if role is None:
+                reasons.append(f"{actor} acts as {', '.join(roles) or 'no role'}; '{trigger}' needs one of: "
+                               f"{', '.join(sorted(allowed))}")
+        if "rationale" in t.requires and not rationale:
+            reasons.append(f"'{trigger}' requires a written rationale (--rationale)")
+        if "attachment" in t.requires and not files:
+            reasons.append(f"'{trigger}' requires an attached document (--attach FILE)")
+        unknown = [k for k in updates if k not in t.updates]
+        for k in unknown:
+            may = f"it may set: {', '.join(t.updates)}" if t.updates else "it sets no fields"
+            reasons.append(f"--set {k}: '{trigger}' does not change '{k}'; {may}")
+        clean, problems = check_data(pathway, {k: v for k, v in updates.items() if k in t.updates}, intake=False)
+        reasons += [f"--set {p}" for p in problems]
+        for need in t.requires:
+            if need in t.updates and need not in updates:
+                reasons.append(f"'{trigger}' requires --set {need}=...")
+        return reasons, role, clean
+
+    def tick(self) -> list[dict[str, Any]]:
+        """Fire every due deadline transition, as the clock. Returns what moved or was refused."""
+        now = timestamp(self.clock())
+        with self.db.begin() as conn:
+            due = conn.execute(select(st.proposals.c.id, st.proposals.c.state, st.proposals.c.pathway_id,
+                                      st.proposals.c.version, st.proposals.c.sha256)
+                               .where(st.proposals.c.due_at <= now).order_by(st.proposals.c.id)).all()
+            work = []
+            for r in due:
+                stage = self._compiled_for(conn, r.pathway_id, r.version, r.sha256).pathway.stages[r.state]
+                if stage.deadline and stage.deadline.fires:
+                    work.append((r.id, stage.deadline.fires))
+        out = []
+        for pid, trigger in work:
+            try:
+                out.append(self._advance(pid, trigger, CLOCK, "deadline passed", {}, [], clock=True))
+            except Refused as refused:
+                out.append({"id": pid, "trigger": trigger, "refused": True, "reasons": refused.reasons})
+        return out
+
+    # --- reading -------------------------------------------------------------------------
+
+    def _row(self, conn: Any, pid: str) -> Any:
+        row = conn.execute(select(st.proposals).where(st.proposals.c.id == pid)).first()
+        if row is None:
+            raise NotFound(f"no proposal '{pid}' (see 'pathways list')")
+        return row
+
+    def show(self, proposal_id: str) -> dict[str, Any]:
+        """A proposal's state, data and the triggers available now."""
+        with self.db.begin() as conn:
+            row = self._row(conn, proposal_id)
+            pathway = self._compiled_for(conn, row.pathway_id, row.version, row.sha256).pathway
+        stage = pathway.stages[row.state]
+        available = []
+        for t in pathway.leaving(row.state):
+            roles = list(t.roles) + ([CLOCK] if stage.deadline and stage.deadline.fires == t.trigger else [])
+            available.append({"trigger": t.trigger, "to": t.dest, "roles": roles, "requires": list(t.requires),
+                              "updates": list(t.updates)})
+        now = timestamp(self.clock())
+        return {"id": row.id, "pathway": row.pathway_id, "version": row.version, "sha256": row.sha256,
+                "title": pathway.title, "state": row.state, "stage": stage.description, "final": stage.final,
+                "outcome": stage.outcome, "data": json.loads(row.data),
+                "confidential": sorted(pathway.confidential), "entered_at": row.entered_at, "due_at": row.due_at,
+                "overdue": bool(row.due_at and row.due_at < now), "seq": row.seq, "head": row.head,
+                "available": available}
+
+    def list(self, *, pathway: str | None = None, state: str | None = None,
+             overdue: bool = False) -> list[dict[str, Any]]:
+        p = st.proposals
+        query = select(p.c.id, p.c.pathway_id, p.c.version, p.c.state, p.c.entered_at, p.c.due_at).order_by(p.c.id)
+        if pathway:
+            query = query.where(p.c.pathway_id == pathway)
+        if state:
+            query = query.where(p.c.state == state)
+        now = timestamp(self.clock())
+        if overdue:
+            query = query.where(p.c.due_at.is_not(None), p.c.due_at < now)
+        with self.db.begin() as conn:
+            rows = conn.execute(query).all()
+        return [{"id": r.id, "pathway": r.pathway_id, "version": r.version, "state": r.state,
+                 "entered_at": r.entered_at, "due_at": r.due_at, "overdue": bool(r.due_at and r.due_at < now)}
+                for r in rows]
+
+    def entries(self, chain: str) -> list[st.AuditEntry]:
+        """The stored entries of one chain, in seq order (bytes as hashed)."""
+        with self.db.begin() as conn:
+            if chain != REGISTRY:
+                self._row(conn, chain)
+            rows = conn.execute(select(st.audit_log).where(st.audit_log.c.chain == chain)
+                                .order_by(st.audit_log.c.seq)).all()
+        return [st.AuditEntry(chain=r.chain, seq=r.seq, hash=r.hash, body=r.body) for r in rows]
+
+    def history(self, proposal_id: str) -> list[dict[str, Any]]:
+        """Every entry of a proposal, parsed, with its hash."""
+        out = []
+        for row in self.entries(proposal_id):
+            entry = json.loads(row.body)
+            entry["hash"] = row.hash
+            out.append(entry)
+        return out
+
+    def secrets(self, chain: str) -> list[dict[str, Any]]:
+        """Confidential values of a chain with their salts (for private exports)."""
+        with self.db.begin() as conn:
+            rows = conn.execute(select(st.secrets).where(st.secrets.c.chain == chain)
+                                .order_by(st.secrets.c.seq, st.secrets.c.field)).all()
+        return [{"seq": r.seq, "field": r.field, "salt": r.salt, "value": json.loads(r.value)} for r in rows]
+
+    def attachment(self, sha256: str) -> bytes:
+        with self.db.begin() as conn:
+            content = conn.execute(select(st.attachments.c.content).where(st.attachments.c.sha256 == sha256)).scalar()
+        if content is None:
+            raise NotFound(f"no attachment {sha256}")
+        return content
+
+    def verify(self, ids: Iterable[str] = (), *, raise_on_failure: bool = True) -> list[ChainReport]:
+        """Verify chains (all of them, registry included, when ``ids`` is empty)."""
+        with self.db.begin() as conn:
+            reports = verify_chains(conn, list(ids))
+        failed = next((r for r in reports if r.error), None)
+        if failed and raise_on_failure:
+            raise failed.error  # type: ignore[misc]
+        return reports

@@ -1,0 +1,200 @@
+"""Tables and connections: SQLite by default, PostgreSQL through the same URL.
+
+The tables are SQLModel classes (one place that names every column); the hot
+write path in ``runtime`` uses their SQLAlchemy Core tables directly, because
+the ORM's unit of work costs several times a raw sqlite3 write here.
+
+SQLite is set up for an audit log: WAL with ``synchronous=FULL`` (a
+transition acknowledged to the user survives a power cut), a busy timeout so
+concurrent writers wait instead of failing, foreign keys on, and every
+transaction started with ``BEGIN IMMEDIATE`` so two writers serialise at the
+start instead of discovering a conflict at commit. On PostgreSQL the runtime
+locks the proposal row with ``SELECT ... FOR UPDATE``. On both, triggers
+refuse UPDATE and DELETE on the audit tables: entries are append-only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine as SAEngine
+from sqlalchemy import LargeBinary, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlmodel import Column, Field, SQLModel
+
+from pathways.errors import UsageError
+
+SCHEMA_VERSION = "1"
+BUSY_TIMEOUT_MS = 30_000
+
+
+class User(SQLModel, table=True):
+    """Someone who may act, and the roles they may act in."""
+
+    __tablename__ = "users"
+    name: str = Field(primary_key=True)
+    roles: str  # JSON list of role names
+    created_at: str
+
+
+class PathwayVersion(SQLModel, table=True):
+    """A published pathway version; its YAML text is kept so the rules in force travel with records."""
+
+    __tablename__ = "pathway_versions"
+    pathway_id: str = Field(primary_key=True)
+    version: int = Field(primary_key=True)
+    sha256: str
+    source: str
+    title: str
+    published_at: str
+    published_by: str
+
+
+class Proposal(SQLModel, table=True):
+    """A proposal's current state, pinned pathway version and audit chain head."""
+
+    __tablename__ = "proposals"
+    id: str = Field(primary_key=True)
+    pathway_id: str = Field(index=True)
+    version: int
+    sha256: str
+    state: str = Field(index=True)
+    data: str  # JSON of current field values (confidential ones included: this table is not exported)
+    seq: int
+    head: str
+    created_at: str
+    entered_at: str  # when the current stage was entered
+    due_at: str | None = None  # deadline of the current stage, if any
+
+
+class AuditEntry(SQLModel, table=True):
+    """One event of one chain, stored as its exact canonical bytes (never rebuilt from columns)."""
+
+    __tablename__ = "audit_log"
+    chain: str = Field(primary_key=True)  # a proposal id, or "registry"
+    seq: int = Field(primary_key=True)
+    hash: str
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Secret(SQLModel, table=True):
+    """A confidential value and the salt of the hash its audit entry carries."""
+
+    __tablename__ = "audit_secrets"
+    chain: str = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+    field: str = Field(primary_key=True)
+    salt: str
+    value: str  # JSON
+
+
+class Attachment(SQLModel, table=True):
+    """An attached document, stored once by content hash."""
+
+    __tablename__ = "attachments"
+    sha256: str = Field(primary_key=True)
+    size: int
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Meta(SQLModel, table=True):
+    """Small named values: schema version, the registry chain's head."""
+
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+users = User.__table__  # type: ignore[attr-defined]
+pathway_versions = PathwayVersion.__table__  # type: ignore[attr-defined]
+proposals = Proposal.__table__  # type: ignore[attr-defined]
+audit_log = AuditEntry.__table__  # type: ignore[attr-defined]
+secrets = Secret.__table__  # type: ignore[attr-defined]
+attachments = Attachment.__table__  # type: ignore[attr-defined]
+meta = Meta.__table__  # type: ignore[attr-defined]
+
+APPEND_ONLY = ("audit_log", "audit_secrets")
+
+_SQLITE_TRIGGERS = [
+    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: entries are never changed or deleted'); END"
+    for table in APPEND_ONLY
+    for op in ("UPDATE", "DELETE")
+]
+
+_PG_TRIGGERS = [
+    """CREATE OR REPLACE FUNCTION pathways_append_only() RETURNS trigger AS $$
+       BEGIN RAISE EXCEPTION '% is append-only: entries are never changed or deleted', TG_TABLE_NAME; END;
+       $$ LANGUAGE plpgsql""",
+    *[
+        f"""DO $$ BEGIN
+              IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{table}_append_only') THEN
+                CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+                FOR EACH ROW EXECUTE FUNCTION pathways_append_only();
+              END IF; END $$"""
+        for table in APPEND_ONLY
+    ],
+]
+
+
+def _sqlite_setup(engine: SAEngine, synchronous: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def connect(url: str, *, synchronous: str = "FULL") -> SAEngine:
+    """An SQLAlchemy engine for ``url`` with the pragmas and the schema in place."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise UsageError(f"--db '{url}' is not a database URL; use sqlite:///FILE or postgresql://HOST/DB") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            raise UsageError("an in-memory database would forget the audit trail; use sqlite:///FILE")
+        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        _sqlite_setup(engine, synchronous)
+    elif backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        engine = create_engine(parsed, pool_pre_ping=True)
+    else:
+        raise UsageError(f"unsupported database '{backend}'; use sqlite:///FILE or postgresql://HOST/DB")
+    try:
+        create_schema(engine)
+    except Exception as exc:
+        if isinstance(exc, UsageError):
+            raise
+        raise UsageError(f"cannot open database {parsed.render_as_string(hide_password=True)}: "
+                         f"{str(exc).splitlines()[0]}") from None
+    return engine
+
+
+def create_schema(engine: SAEngine) -> None:
+    """Create missing tables and the append-only triggers (idempotent)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":  # two first runs at once must not race on CREATE
+            conn.execute(text("SELECT pg_advisory_xact_lock(7218190331)"))
+        if engine.dialect.name == "sqlite":
+            have = conn.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE 'audit_%'").scalar()
+            if have == len(_SQLITE_TRIGGERS):
+                return
+        SQLModel.metadata.create_all(conn)
+        for sql in _SQLITE_TRIGGERS if engine.dialect.name == "sqlite" else _PG_TRIGGERS:
+            conn.execute(text(sql))
+        found = conn.execute(meta.select().where(meta.c.key == "schema_version")).first()
+        if found is None:
+            conn.execute(meta.insert().values(key="schema_version", value=SCHEMA_VERSION))

@@ -1,0 +1,38 @@
+"""Canonical JSON bytes (RFC 8785, JSON Canonicalization Scheme).
+
+The same canonical form serves two promises: a pathway's sha256 ignores
+comments, key order and formatting but changes with any change of meaning;
+and an audit entry's hash covers exact bytes that any RFC 8785
+implementation reproduces. Text is NFC-normalised first, so the same words
+typed on two keyboards (composed or decomposed accents) hash the same.
+Floats are refused for audit data (money travels as decimal strings);
+definitions may hold numeric limits, which RFC 8785 formats like ECMAScript.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from typing import Any
+
+import rfc8785
+
+
+def normalise(value: Any) -> Any:
+    """NFC-normalise every string (keys too) in a JSON-like value."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {normalise(k): normalise(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [normalise(v) for v in value]
+    return value
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """RFC 8785 bytes of ``value`` after NFC normalisation."""
+    return rfc8785.dumps(normalise(value))
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

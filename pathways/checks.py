@@ -1,0 +1,226 @@
+"""Static checks on a structurally valid definition: one function per rule.
+
+Each ``check_*`` looks at the model and reports problems located by the
+definition's positions. Errors make ``load`` refuse the file; warnings are
+printed but the pathway may still be published. The rules with legal
+meaning (outcomes, deadlines, rationale) exist because a record that cannot
+say how a process ended, or why a vendor was declined, fails legal review.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from .env import guard_env
+from .guards import check_guard
+from .model import CLOCK, RESERVED_FIELDS, Pathway
+from .structure import hint
+from .yamlsource import Document, Path
+
+REQUIRE_WORDS = ("rationale", "attachment")
+
+
+def _t(i: int, *rest: object) -> Path:
+    return ("transitions", i, *rest)
+
+
+def _clock_triggers(p: Pathway) -> set[tuple[str, str]]:
+    """(stage, trigger) pairs the clock fires at a deadline."""
+    return {(name, s.deadline.fires) for name, s in p.stages.items() if s.deadline and s.deadline.fires}
+
+
+def check_references(p: Pathway, doc: Document) -> None:
+    """Every stage, role, field and trigger a definition names must exist."""
+    stages = list(p.stages)
+    if p.initial not in p.stages:
+        doc.problem(("initial",), f"initial stage '{p.initial}' is not defined under stages{hint(p.initial, stages)}")
+    seen: dict[tuple[str, str], int] = {}
+    for i, t in enumerate(p.transitions):
+        for j, src in enumerate(t.sources):
+            where = _t(i, "from") if len(t.sources) == 1 and isinstance(doc.data["transitions"][i]["from"], str) \
+                else _t(i, "from", j)
+            if src not in p.stages:
+                doc.problem(where, f"transition '{t.trigger}' leaves from '{src}', which is not a stage"
+                            f"{hint(src, stages)}")
+            if (src, t.trigger) in seen:
+                doc.problem(_t(i, "trigger"), f"trigger '{t.trigger}' from '{src}' is already defined by "
+                            f"transitions[{seen[(src, t.trigger)]}]; give one of them another name")
+            seen[(src, t.trigger)] = i
+        if t.dest not in p.stages:
+            doc.problem(_t(i, "to"), f"transition '{t.trigger}' goes to '{t.dest}', which is not a stage"
+                        f"{hint(t.dest, stages)}")
+        for j, role in enumerate(t.roles):
+            if role not in p.roles and role != CLOCK:
+                doc.problem(_t(i, "roles", j), f"role '{role}' is not declared under roles"
+                            f"{hint(role, list(p.roles))}")
+        for j, name in enumerate(t.updates):
+            if name not in p.fields:
+                doc.problem(_t(i, "updates", j), f"'{name}' is not a field of this pathway"
+                            f"{hint(name, list(p.fields))}")
+        for j, need in enumerate(t.requires):
+            if need not in REQUIRE_WORDS and need not in t.updates:
+                doc.problem(_t(i, "requires", j), f"requires '{need}': use 'rationale', 'attachment', or a field "
+                            f"this transition lists in updates{hint(need, [*REQUIRE_WORDS, *t.updates])}")
+
+
+def check_fields(p: Pathway, doc: Document) -> None:
+    """Field declarations must be usable: enums have values, names are free."""
+    for name, f in p.fields.items():
+        if name in RESERVED_FIELDS:
+            doc.key_problem(("fields", name), f"field name '{name}' is reserved (proposal.{name} is set by "
+                            "the engine); rename the field")
+        if f.type == "enum" and not f.values:
+            doc.problem(("fields", name), f"enum field '{name}' needs 'values: [...]' listing what it may hold")
+        if f.values and f.type != "enum":
+            doc.problem(("fields", name, "values"), f"'values' only applies to enum fields, and '{name}' is {f.type}")
+
+
+def check_roles(p: Pathway, doc: Document) -> None:
+    """Triggers must say who fires them; ``clock`` is built in, not declared."""
+    if CLOCK in p.roles:
+        doc.key_problem(("roles", CLOCK), "'clock' is a built-in role (it fires deadline transitions); "
+                        "do not declare it")
+    clock = _clock_triggers(p)
+    for i, t in enumerate(p.transitions):
+        if not t.roles and not any((s, t.trigger) in clock for s in t.sources):
+            doc.problem(_t(i, "trigger"), f"trigger '{t.trigger}' has no roles: add 'roles: [...]' naming who "
+                        "may fire it, or name it in a stage deadline's on_expiry for the clock")
+    used = {r for t in p.transitions for r in t.roles}
+    for role in p.roles:
+        if role not in used:
+            doc.key_problem(("roles", role), f"role '{role}' is declared but no transition uses it", "warning")
+
+
+def check_deadlines(p: Pathway, doc: Document) -> None:
+    """A deadline has one measure; its expiry trigger must leave the stage."""
+    for name, s in p.stages.items():
+        d = s.deadline
+        if d is None:
+            continue
+        path = ("stages", name, "deadline")
+        measures = [m for m in (d.business_days, d.calendar_days, d.until) if m is not None]
+        if len(measures) != 1:
+            doc.problem(path, f"deadline of '{name}' needs exactly one of business_days, calendar_days "
+                        "or until")
+        if d.until is not None:
+            field = p.fields.get(d.until)
+            if field is None or field.type != "date":
+                dates = [n for n, f in p.fields.items() if f.type == "date"]
+                doc.problem(path + ("until",), f"deadline 'until: {d.until}' must name a date field"
+                            f"{hint(d.until, dates)}")
+        if d.fires and p.transition(name, d.fires) is None:
+            here = [t.trigger for t in p.leaving(name)]
+            doc.problem(path + ("on_expiry",), f"on_expiry '{d.on_expiry}' is neither escalate, notify nor a "
+                        f"trigger leaving '{name}'{hint(d.on_expiry, [*here, 'escalate', 'notify'])}")
+
+
+def _reachable(p: Pathway) -> set[str]:
+    seen, queue = {p.initial}, deque([p.initial])
+    while queue:
+        for t in p.leaving(queue.popleft()):
+            if t.dest not in seen:
+                seen.add(t.dest)
+                queue.append(t.dest)
+    return seen
+
+
+def check_graph(p: Pathway, doc: Document) -> None:
+    """Reachability and ways out: every stage is reachable and can end."""
+    if p.initial not in p.stages:
+        return
+    reachable = _reachable(p)
+    clock = _clock_triggers(p)
+    for name, s in p.stages.items():
+        path = ("stages", name)
+        if name not in reachable:
+            doc.key_problem(path, f"stage '{name}' cannot be reached from the initial stage '{p.initial}'; "
+                            "add a transition into it or remove it")
+        out = p.leaving(name)
+        if s.final:
+            for t in out:
+                i = p.transitions.index(t)
+                doc.problem(_t(i, "from"), f"final stage '{name}' has an outgoing transition '{t.trigger}'; "
+                            "a final stage ends the process (remove 'final: true' or the transition)")
+            continue
+        if not out:
+            doc.key_problem(path, f"stage '{name}' has no way out: add a transition from it, or mark it "
+                            "'final: true' with an outcome")
+            continue
+        exits = [t for t in out if t.dest != name and (t.roles or (name, t.trigger) in clock)]
+        if not exits:
+            doc.key_problem(path, f"stage '{name}' cannot be left by a person or by the clock: every transition "
+                            "out of it returns to it or has no roles")
+
+
+def check_outcomes(p: Pathway, doc: Document) -> None:
+    """Final stages must say how the process ended (awarded, declined, ...)."""
+    for name, s in p.stages.items():
+        if s.final and not s.outcome:
+            doc.key_problem(("stages", name), f"final stage '{name}' needs an 'outcome' (awarded, declined, "
+                            "withdrawn, expired, ...): reports and legal review group by it")
+        if s.outcome and not s.final:
+            doc.problem(("stages", name, "outcome"), f"'{name}' has an outcome but is not final; add "
+                        "'final: true' or use 'decision: true'", "warning")
+
+
+def check_staff_deadlines(p: Pathway, doc: Document) -> None:
+    """Where staff must act, a deadline keeps the city's promise of an answer."""
+    for name, s in p.stages.items():
+        if not s.final and s.waiting_on == "staff" and s.deadline is None:
+            doc.key_problem(("stages", name), f"staff must act in '{name}' but no deadline is set; vendors are "
+                            "promised an answer (add deadline: {business_days: N}, or waiting_on: vendor|public)",
+                            "warning")
+
+
+def check_decision_rationale(p: Pathway, doc: Document) -> None:
+    """Awards and declines need written reasons on the record (Dir. 2014/24/EU Art. 84)."""
+    for i, t in enumerate(p.transitions):
+        dest = p.stages.get(t.dest)
+        if dest and (dest.decision or (dest.final and dest.outcome)) and "rationale" not in t.requires:
+            doc.problem(_t(i, "trigger"), f"'{t.trigger}' records a decision ('{t.dest}') but does not require "
+                        "a rationale; add 'requires: [rationale]' so the reasons are on the record", "warning")
+
+
+def _expr_position(doc: Document, path: Path, line: int, col: int) -> tuple[int, int]:
+    """Map a position inside a guard expression to the definition file."""
+    start_line, start_col = doc.at(path)
+    style = doc.styles.get(path)
+    if style in ("|", ">"):
+        lines = doc.text.splitlines()
+        first = lines[start_line] if start_line < len(lines) else ""
+        indent = len(first) - len(first.lstrip(" "))
+        return start_line + line, indent + col
+    if line == 1:
+        return start_line, start_col + col - 1 + (1 if style in ("'", '"') else 0)
+    return start_line + line - 1, col
+
+
+def check_guards(p: Pathway, doc: Document) -> None:
+    """Guards parse, name only known variables and fields, and are boolean."""
+    for i, t in enumerate(p.transitions):
+        env = guard_env(p, t)
+        for j, g in enumerate(t.guards):
+            path = _t(i, "when", j, "check")
+            for problem in check_guard(g.check, env):
+                doc.problem_at(_expr_position(doc, path, problem.line, problem.col),
+                               f"guard: {problem.message}")
+
+
+RULES: tuple[Callable[[Pathway, Document], None], ...] = (
+    check_references,
+    check_fields,
+    check_roles,
+    check_deadlines,
+    check_graph,
+    check_outcomes,
+    check_staff_deadlines,
+    check_decision_rationale,
+    check_guards,
+)
+
+
+def run_all(p: Pathway, doc: Document) -> None:
+    """Run every rule; problems accumulate on ``doc.problems``."""
+    for rule in RULES:
+        rule(p, doc)

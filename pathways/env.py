@@ -1,0 +1,48 @@
+"""What a guard can see, as CEL types: the static half of the guard context.
+
+The engine builds the run-time values (``engine/context.py``); this module
+declares their types so that ``pathways validate`` can reject a guard that
+names an unknown field or mixes types *at its line*, before any proposal
+meets it. The two must agree: a test builds a real context and checks every
+shipped guard evaluates to a boolean.
+"""
+
+from __future__ import annotations
+
+from .guards import BOOL, DOUBLE, INT, STRING, TIMESTAMP, CelType, ListType, ObjectType
+from .model import Pathway, Transition
+
+#: Proposal field type -> the CEL type a guard sees. Money is a double in
+#: guards (CEL cannot compare a decimal); it is stored and audited as a string.
+FIELD_TYPES: dict[str, CelType] = {
+    "string": STRING,
+    "text": STRING,
+    "enum": STRING,
+    "integer": INT,
+    "number": DOUBLE,
+    "money": DOUBLE,
+    "boolean": BOOL,
+    "date": TIMESTAMP,
+    "list": ListType(STRING),
+}
+
+ACTOR = ObjectType("actor", {"name": STRING, "roles": ListType(STRING)})
+
+
+def _limit_type(value: int | float) -> CelType:
+    return INT if isinstance(value, int) and not isinstance(value, bool) else DOUBLE
+
+
+def guard_env(pathway: Pathway, transition: Transition) -> dict[str, CelType]:
+    """The variables (and their types) the guards of ``transition`` may use."""
+    fields = {name: FIELD_TYPES[f.type] for name, f in pathway.fields.items()}
+    proposal = ObjectType("proposal", {"id": STRING, "state": STRING, "days_in_stage": INT, **fields})
+    limits = ObjectType("pathway.limits", {k: _limit_type(v) for k, v in pathway.limits.items()})
+    inputs = {name: fields[name] for name in transition.updates if name in fields}
+    return {
+        "proposal": proposal,
+        "pathway": ObjectType("pathway", {"id": STRING, "version": INT, "limits": limits}),
+        "input": ObjectType("input", {"rationale": STRING, **inputs}),
+        "actor": ACTOR,
+        "now": TIMESTAMP,
+    }

@@ -1,0 +1,212 @@
+"""The immutable pathway model: what a validated definition means.
+
+A :class:`Pathway` is built only from a definition that passed every check,
+so the engine can trust it: stages exist, roles are declared, guards parse
+and type-check. It is frozen (dataclasses with tuples and read-only
+mappings) because the engine caches one state machine per pathway version
+and pins every proposal to the exact version it started on; a model that
+could change under a running proposal would break that promise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+#: The built-in role that fires deadline transitions (a stage's ``on_expiry``).
+CLOCK = "clock"
+
+#: Field names the engine puts on ``proposal`` itself; definitions cannot reuse them.
+RESERVED_FIELDS = frozenset({"id", "state", "days_in_stage"})
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A rule the pathway rests on, for counsel to look up."""
+
+    cite: str
+    note: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One typed item of a proposal's data."""
+
+    name: str
+    type: str
+    required: bool = False
+    description: str = ""
+    values: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    confidential: bool = False
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """How long a proposal may wait in a stage, and what happens after."""
+
+    business_days: int | None = None
+    calendar_days: int | None = None
+    until: str | None = None
+    on_expiry: str = "escalate"
+    cite: str = ""
+
+    @property
+    def fires(self) -> str | None:
+        """The trigger the clock fires at expiry, if any."""
+        return None if self.on_expiry in ("escalate", "notify") else self.on_expiry
+
+    def describe(self) -> str:
+        if self.business_days:
+            span = f"{self.business_days} business days"
+        elif self.calendar_days:
+            span = f"{self.calendar_days} calendar days"
+        else:
+            span = f"until the proposal's {self.until}"
+        return f"{span}, then {self.on_expiry}"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A place a proposal waits; final stages end the process with an outcome."""
+
+    name: str
+    description: str = ""
+    final: bool = False
+    outcome: str | None = None
+    decision: bool = False
+    waiting_on: str = "staff"
+    deadline: Deadline | None = None
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A CEL check that must be true for a transition, with its citation."""
+
+    check: str
+    message: str
+    cite: str = ""
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A move between stages, who may make it and what must hold."""
+
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    roles: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    updates: tuple[str, ...] = ()
+    guards: tuple[Guard, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Pathway:
+    """A validated, immutable pathway version.
+
+    ``sha256`` is computed over the RFC 8785 canonical JSON of the parsed
+    definition, so comments and formatting do not change it but any change of
+    meaning does; proposals and audit entries record it.
+    """
+
+    id: str
+    version: int
+    title: str
+    kind: str
+    summary: str
+    legal_basis: tuple[Citation, ...]
+    limits: Mapping[str, int | float]
+    roles: Mapping[str, str]
+    fields: Mapping[str, Field]
+    initial: str
+    stages: Mapping[str, Stage]
+    transitions: tuple[Transition, ...]
+    sha256: str
+    source: str = ""
+    path: str = ""
+    _index: Mapping[tuple[str, str], Transition] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index = {(src, t.trigger): t for t in self.transitions for src in t.sources}
+        object.__setattr__(self, "_index", MappingProxyType(index))
+
+    def transition(self, stage: str, trigger: str) -> Transition | None:
+        """The transition ``trigger`` fires from ``stage``, if there is one."""
+        return self._index.get((stage, trigger))
+
+    def leaving(self, stage: str) -> tuple[Transition, ...]:
+        """Transitions out of ``stage``, in definition order."""
+        return tuple(t for t in self.transitions if stage in t.sources)
+
+    def triggers(self) -> tuple[str, ...]:
+        """Every trigger name, once, in definition order."""
+        return tuple(dict.fromkeys(t.trigger for t in self.transitions))
+
+    @property
+    def finals(self) -> tuple[str, ...]:
+        return tuple(name for name, s in self.stages.items() if s.final)
+
+    @property
+    def confidential(self) -> frozenset[str]:
+        """Names of fields whose values never enter the audit entries in clear."""
+        return frozenset(n for n, f in self.fields.items() if f.confidential)
+
+    @property
+    def ref(self) -> dict[str, Any]:
+        """The (id, version, sha256) triple that pins a proposal and an entry."""
+        return {"id": self.id, "version": self.version, "sha256": self.sha256}
+
+
+def build(data: dict[str, Any], sha256: str, source: str = "", path: str = "") -> Pathway:
+    """Make the model from data that already passed every check."""
+    ro = MappingProxyType
+
+    def deadline(d: dict[str, Any] | None) -> Deadline | None:
+        return Deadline(**d) if d else None
+
+    stages = {
+        name: Stage(
+            name=name,
+            description=s.get("description", ""),
+            final=s.get("final", False),
+            outcome=s.get("outcome"),
+            decision=s.get("decision", False),
+            waiting_on=s.get("waiting_on", "staff"),
+            deadline=deadline(s.get("deadline")),
+        )
+        for name, s in data["stages"].items()
+    }
+    fields = {
+        name: Field(name=name, type=f["type"], required=f.get("required", False),
+                    description=f.get("description", ""), values=tuple(f.get("values", ())),
+                    minimum=f.get("minimum"), maximum=f.get("maximum"),
+                    confidential=f.get("confidential", False))
+        for name, f in data.get("fields", {}).items()
+    }
+    transitions = tuple(
+        Transition(
+            trigger=t["trigger"],
+            sources=tuple([t["from"]] if isinstance(t["from"], str) else t["from"]),
+            dest=t["to"],
+            roles=tuple(t.get("roles", ())),
+            requires=tuple(t.get("requires", ())),
+            updates=tuple(t.get("updates", ())),
+            guards=tuple(Guard(g["check"], g["message"], g.get("cite", "")) for g in t.get("when", ())),
+            description=t.get("description", ""),
+        )
+        for t in data["transitions"]
+    )
+    return Pathway(
+        id=data["id"], version=data["version"], title=data["title"], kind=data["kind"],
+        summary=data["summary"],
+        legal_basis=tuple(Citation(**c) for c in data["legal_basis"]),
+        limits=ro(dict(data.get("limits", {}))), roles=ro(dict(data["roles"])),
+        fields=ro(fields), initial=data["initial"], stages=ro(stages),
+        transitions=transitions, sha256=sha256, source=source, path=path,
+    )

@@ -1,0 +1,266 @@
+"""How a proposal can end: a shortest route to each final stage, with the data it needs.
+
+Routes are found by breadth-first search over the transitions (ignoring
+guards), then made concrete: for each step, values are *tried* against the
+real guards (evaluated with CEL, as the engine does) until every guard
+holds. Candidate values come from the field types and from the numbers,
+strings and limits the guards mention. Values a proposal must carry are
+given at intake, or through a transition that records them in its stage
+(a self-loop with ``updates``), which is how staff would do it. When no
+values are found the route still prints, naming what could not be solved,
+rather than pretending.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from .evaluation import CompiledGuards, guard_context
+from .fields import FieldProblem, coerce
+from .model import CLOCK, Field, Pathway, Transition
+
+_REF = re.compile(r"\b(proposal|input)\.([a-z_][a-z0-9_]*)")
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w.])")
+_STRING = re.compile(r"'([^'\\]*)'|\"([^\"\\]*)\"")
+_MAX_TRIES = 4096
+
+
+@dataclass
+class Step:
+    source: str
+    trigger: str
+    dest: str
+    roles: list[str]
+    requires: list[str]
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"from": self.source, "trigger": self.trigger, "to": self.dest, "roles": self.roles,
+                "requires": self.requires, "set": self.values}
+
+
+@dataclass
+class Route:
+    final: str
+    outcome: str | None
+    intake: dict[str, Any] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+    unsolved: list[str] = field(default_factory=list)
+    relied: set[str] = field(default_factory=set, repr=False)  # fields earlier guards depended on
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"final": self.final, "outcome": self.outcome, "intake": self.intake,
+                "steps": [s.as_dict() for s in self.steps], "unsolved": self.unsolved}
+
+
+def _bfs(p: Pathway) -> dict[str, tuple[str, Transition]]:
+    """Parent links of a breadth-first search from the initial stage."""
+    parent: dict[str, tuple[str, Transition]] = {}
+    seen, queue = {p.initial}, deque([p.initial])
+    while queue:
+        stage = queue.popleft()
+        for t in p.leaving(stage):
+            if t.dest not in seen:
+                seen.add(t.dest)
+                parent[t.dest] = (stage, t)
+                queue.append(t.dest)
+    return parent
+
+
+def _candidates(f: Field, hints: list[Any], limits: list[float], today: dt.date) -> list[Any]:
+    """Plausible stored values for ``f``, valid for the field, most typical first."""
+    if f.type == "boolean":
+        raw: list[Any] = [True, False]
+    elif f.type == "enum":
+        raw = list(f.values)
+    elif f.type in ("string", "text"):
+        raw = [f"example {f.name}"] + [h for h in hints if isinstance(h, str)]
+    elif f.type == "list":  # sizes from the numbers guards mention (size(x) >= limit)
+        sizes = sorted({int(n) for n in [*hints, *limits] if isinstance(n, (int, float)) and 0 < n <= 50})
+        raw = [[f"{f.name} {i + 1}" for i in range(n)] for n in [1, *[s for s in sizes if s > 1]]] + [[]]
+    elif f.type == "date":  # recorded dates are mostly in the past; plans in the future
+        raw = [(today + dt.timedelta(days=d)).isoformat() for d in (-30, 0, 30, -400, 200, 400, 800)]
+    else:
+        numbers = sorted({float(n) for n in [*hints, *limits] if isinstance(n, (int, float))})
+        raw = [1000, 1]
+        for n in numbers:
+            raw += [n, n + 1, max(n - 1, 0)]
+        raw = [int(x) if f.type == "integer" or float(x).is_integer() else x for x in raw]
+    out = []
+    for value in raw:
+        try:
+            stored = coerce(f, value)
+        except FieldProblem:
+            continue
+        if stored not in out:
+            out.append(stored)
+    return out or [None]
+
+
+def _hints(t: Transition, data: dict[str, Any]) -> list[Any]:
+    """Literals the guards mention, and current text values (for equality checks)."""
+    text = " ".join(g.check for g in t.guards)
+    nums: list[Any] = [float(n) for n in _NUMBER.findall(text)]
+    strings = [a or b for a, b in _STRING.findall(text)]
+    return nums + strings + [v for v in data.values() if isinstance(v, str)]
+
+
+class _Solver:
+    def __init__(self, p: Pathway, today: dt.date) -> None:
+        self.p = p
+        self.today = today
+        self.guards = CompiledGuards(p)
+        self.limits = [float(v) for v in p.limits.values()]
+        self.now = dt.datetime(today.year, today.month, today.day, 12, tzinfo=dt.UTC)
+
+    def candidates(self, name: str, hints: list[Any]) -> list[Any]:
+        return _candidates(self.p.fields[name], hints, self.limits, self.today)
+
+    def holds(self, t: Transition, stage: str, data: dict[str, Any], inputs: dict[str, Any],
+              upto: int | None = None) -> bool:
+        """Whether the first ``upto`` guards of ``t`` (all by default) hold."""
+        ctx = guard_context(self.p, data, proposal_id="P-1", state=stage, days_in_stage=0, inputs=inputs,
+                            rationale="rationale", actor="walker", roles=list(t.roles), now=self.now)
+        return all(r.result for r in self.guards.run(t, ctx)[:upto])
+
+    def recorder(self, stage: str, name: str) -> Transition | None:
+        """A transition that stays in ``stage`` and records field ``name``."""
+        return next((t for t in self.p.leaving(stage) if t.dest == stage and name in t.updates and t.roles), None)
+
+    def plan(self, route: Route, data: dict[str, Any], stage: str, changed: dict[str, Any],
+             nested: bool) -> tuple[dict[str, Any], list[Step]] | None:
+        """How to give the proposal ``changed`` values: at intake, or by recording steps."""
+        intake: dict[str, Any] = {}
+        by_loop: dict[str, dict[str, Any]] = {}
+        for name, value in changed.items():
+            loop = None if nested else self.recorder(stage, name)
+            if name not in route.relied and (loop is None or name in route.intake):
+                intake[name] = value
+            elif loop is not None:
+                by_loop.setdefault(loop.trigger, {})[name] = value
+            else:
+                return None
+        steps = []
+        scratch = {**data, **intake}
+        for trigger, values in by_loop.items():
+            loop = self.p.transition(stage, trigger)
+            assert loop is not None
+            got = self.solve(route, scratch, stage, loop, preset=values, nested=True)
+            if got is None:
+                return None
+            steps.append(Step(stage, loop.trigger, stage, list(loop.roles), list(loop.requires), got))
+        return intake, steps
+
+    def _changeable(self, route: Route, t: Transition, stage: str, kind: str, name: str, nested: bool) -> bool:
+        if kind == "input":
+            return name in t.updates
+        return name not in route.relied or (not nested and self.recorder(stage, name) is not None)
+
+    def _search(self, t: Transition, stage: str, trial: dict[str, Any], inputs: dict[str, Any],
+                free: list[tuple[str, str]], upto: int) -> bool:
+        """Try combinations of candidate values for ``free`` until the first ``upto`` guards hold."""
+        hints = _hints(t, trial)
+        choices = []
+        for kind, name in free:
+            now = (inputs if kind == "input" else trial).get(name)
+            optional = [None] if kind == "proposal" and not self.p.fields[name].required else []
+            choices.append(list(dict.fromkeys(map(_key, [now, *optional, *self.candidates(name, hints)]))))
+        for combo in itertools.islice(itertools.product(*choices), _MAX_TRIES):
+            for (kind, name), value in zip(free, combo, strict=True):
+                target = inputs if kind == "input" else trial
+                target.pop(name, None)
+                if value is not None:
+                    target[name] = _unkey(value)
+            if self.holds(t, stage, trial, inputs, upto=upto):
+                return True
+        return False
+
+    def solve(self, route: Route, data: dict[str, Any], stage: str, t: Transition,
+              preset: dict[str, Any] | None = None, nested: bool = False) -> dict[str, Any] | None:
+        """Values that make every guard of ``t`` hold: the step's inputs, or None.
+
+        Guards are satisfied one at a time, varying only the values each one
+        mentions and keeping the earlier ones true, so the search stays small.
+        Proposal values found on the way go to ``route.intake``, or to a
+        recording step inserted before ``t``; ``data`` is updated in place.
+        """
+        trial, inputs = dict(data), dict(preset or {})
+        for name in t.updates:
+            if name in t.requires and name not in inputs:
+                inputs[name] = self.candidates(name, _hints(t, data))[0]
+        preset_keys = {("input", n) for n in preset or {}}
+        locked = set(preset_keys)
+        for i, guard in enumerate(t.guards):
+            refs = list(dict.fromkeys((k, n) for k, n in _REF.findall(guard.check) if n in self.p.fields))
+            changeable = [r for r in refs if r not in preset_keys and self._changeable(route, t, stage, *r, nested)]
+            # First vary only what earlier guards left open; then, if that fails, revisit their choices too.
+            for free in ([r for r in changeable if r not in locked], changeable):
+                if self._search(t, stage, trial, inputs, free, upto=i + 1):
+                    locked.update(free)
+                    break
+            else:
+                return None
+        changed = {n: v for n, v in trial.items() if data.get(n) != v}
+        plan = self.plan(route, data, stage, changed, nested)
+        if plan is None:
+            return None
+        intake, loops = plan
+        route.intake.update(intake)
+        data.update(intake)
+        for step in loops:
+            route.steps.append(step)
+            data.update(step.values)
+        route.relied.update(n for _, n in _REF.findall(" ".join(g.check for g in t.guards)))
+        data.update(inputs)
+        return inputs
+
+
+def _key(value: Any) -> Any:
+    """Lists are not hashable; candidates are deduplicated through this."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _unkey(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _roles(p: Pathway, stage: str, t: Transition) -> list[str]:
+    deadline = p.stages[stage].deadline
+    clock = [CLOCK] if deadline and deadline.fires == t.trigger and CLOCK not in t.roles else []
+    return [*t.roles, *clock]
+
+
+def shortest_paths(p: Pathway, today: dt.date | None = None) -> list[Route]:
+    """One route per reachable final stage, shortest in number of stage changes.
+
+    ``today`` anchors the dates tried (default: today, UTC), so the values
+    suit guards that compare dates with ``now`` when the route is walked.
+    """
+    parent = _bfs(p)
+    solver = _Solver(p, today or dt.datetime.now(dt.UTC).date())
+    routes = []
+    for final in p.finals:
+        if final not in parent:
+            continue
+        hops: list[tuple[str, Transition]] = []
+        stage = final
+        while stage != p.initial:
+            src, t = parent[stage]
+            hops.append((src, t))
+            stage = src
+        route = Route(final, p.stages[final].outcome)
+        route.intake = {n: solver.candidates(n, [])[0] for n, f in p.fields.items() if f.required}
+        data: dict[str, Any] = dict(route.intake)
+        for src, t in reversed(hops):
+            inputs = solver.solve(route, data, src, t)
+            if inputs is None:
+                inputs = {}
+                route.unsolved.append(f"{src} --{t.trigger}-->: " + "; ".join(g.check for g in t.guards))
+            route.steps.append(Step(src, t.trigger, t.dest, _roles(p, src, t), list(t.requires), inputs))
+        routes.append(route)
+    return routes
