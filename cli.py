@@ -87,7 +87,8 @@ def _pairs(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-as_option = click.option("--as", "actor", metavar="NAME", help="Who is acting (default $PATHWAYS_ACTOR, else your login).")
+as_option = click.option("--as", "actor", metavar="NAME",
+                         help="Who is acting (default $PATHWAYS_ACTOR, else your login).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 

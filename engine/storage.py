@@ -129,7 +129,8 @@ _PG_TRIGGERS = [
        $$ LANGUAGE plpgsql""",
     *[
         f"""DO $$ BEGIN
-              IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{table}_append_only') THEN
+              IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                             WHERE tgname = '{table}_append_only' AND tgrelid = '{table}'::regclass) THEN
                 CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
                 FOR EACH ROW EXECUTE FUNCTION pathways_append_only();
               END IF; END $$"""

@@ -9,6 +9,7 @@ say how a process ended, or why a vendor was declined, fails legal review.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Callable
 
@@ -183,17 +184,34 @@ def check_decision_rationale(p: Pathway, doc: Document) -> None:
 
 
 def _expr_position(doc: Document, path: Path, line: int, col: int) -> tuple[int, int]:
-    """Map a position inside a guard expression to the definition file."""
+    """Map a position inside a guard expression to the definition file.
+
+    Plain and quoted scalars on one line map by offset. Block scalars map
+    line by line (``|``) or through the folding that joined their lines
+    with spaces (``>``). Multi-line plain or quoted scalars are folded too;
+    for them the line is exact and the column approximate.
+    """
     start_line, start_col = doc.at(path)
     style = doc.styles.get(path)
-    if style in ("|", ">"):
-        lines = doc.text.splitlines()
-        first = lines[start_line] if start_line < len(lines) else ""
-        indent = len(first) - len(first.lstrip(" "))
-        return start_line + line, indent + col
-    if line == 1:
-        return start_line, start_col + col - 1 + (1 if style in ("'", '"') else 0)
-    return start_line + line - 1, col
+    if style not in ("|", ">"):
+        if line == 1:
+            return start_line, start_col + col - 1 + (1 if style in ("'", '"') else 0)
+        return start_line + line - 1, col
+    source = doc.text.splitlines()[start_line:]  # the lines after the indicator
+    content = [(n, s) for n, s in enumerate(source, start_line + 1) if s.strip()]
+    if not content:
+        return start_line, start_col
+    indent = len(content[0][1]) - len(content[0][1].lstrip(" "))
+    content = list(itertools.takewhile(lambda item: item[1].startswith(" " * indent), content))
+    if style == "|":
+        return content[0][0] + line - 1, indent + col
+    offset = col - 1  # folded text is one line per paragraph; guards are one paragraph
+    for number, text in content:
+        body = text[indent:]
+        if offset <= len(body):
+            return number, indent + offset + 1
+        offset -= len(body) + 1
+    return content[-1][0], indent + 1
 
 
 def check_guards(p: Pathway, doc: Document) -> None:

@@ -620,13 +620,16 @@ def parse(text: str) -> Node:
 
 # -------------------------------------------------------------------------- checker
 
+# Only what the run-time evaluator (common-expression-language 0.10) implements:
+# a guard that type-checks here must not fail as "undefined function" later.
+# Not available there: bool(), int(timestamp), global matches(), lowerAscii,
+# upperAscii, trim, and the time-zone argument of timestamp getters.
 _CONVERSIONS = {
-    "int": (frozenset({INT, UINT, DOUBLE, STRING, TIMESTAMP}), INT),
+    "int": (frozenset({INT, UINT, DOUBLE, STRING}), INT),
     "uint": (frozenset({INT, UINT, DOUBLE, STRING}), UINT),
     "double": (frozenset({INT, UINT, DOUBLE, STRING}), DOUBLE),
     "string": (frozenset({INT, UINT, DOUBLE, STRING, BYTES, BOOL, TIMESTAMP, DURATION}), STRING),
     "bytes": (frozenset({STRING, BYTES}), BYTES),
-    "bool": (frozenset({BOOL, STRING}), BOOL),
     "timestamp": (frozenset({STRING, TIMESTAMP}), TIMESTAMP),
     "duration": (frozenset({STRING, DURATION}), DURATION),
 }
@@ -636,13 +639,11 @@ _TS_GETTERS = ("getFullYear getMonth getDate getDayOfMonth getDayOfWeek getDayOf
 _METHODS: dict[str, list[tuple[CelType, tuple[CelType, ...], CelType]]] = {}
 for _name in ("contains", "startsWith", "endsWith", "matches"):
     _METHODS[_name] = [(STRING, (STRING,), BOOL)]
-for _name in ("lowerAscii", "upperAscii", "trim"):
-    _METHODS[_name] = [(STRING, (), STRING)]
 for _name in _TS_GETTERS:
-    _METHODS[_name] = [(TIMESTAMP, (), INT), (TIMESTAMP, (STRING,), INT)]
+    _METHODS[_name] = [(TIMESTAMP, (), INT)]
 for _name in ("getHours", "getMinutes", "getSeconds", "getMilliseconds"):
     _METHODS[_name].append((DURATION, (), INT))
-_GLOBALS = {*_CONVERSIONS, "size", "dyn", "type", "matches", "has"}
+_GLOBALS = {*_CONVERSIONS, "size", "dyn", "type", "has"}
 _ALL_FUNCTIONS = sorted(_GLOBALS | set(_METHODS) | set(_MACROS))
 
 _ARITH: dict[str, dict[tuple[CelType, CelType], CelType]] = {

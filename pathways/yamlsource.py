@@ -156,6 +156,9 @@ def read(text: str, path: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = " ".join(x for x in (exc.context, exc.problem) if x)
+        ctx = exc.context_mark
+        if ctx is not None and exc.problem_mark is not None and ctx.line != exc.problem_mark.line:
+            what += f" (it started at line {ctx.line + 1}, column {ctx.column + 1})"
         doc.problem_at((line, col), f"YAML syntax: {what}")
         return doc
     except yaml.YAMLError as exc:  # e.g. multiple documents
