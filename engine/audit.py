@@ -158,7 +158,7 @@ def verify_chain(chain: str, rows: Iterable[Stored], head: str | None = None,
                                  f"{len(entries)} entries stored, but {count} recorded")
     if head is not None and prev != head:
         last = expected - 1
-        raise VerificationFailed(chain, last + 1 if last else 1,
+        raise VerificationFailed(chain, last or 1,
                                  f"the recorded head is {head}, but the last entry (seq {last}) hashes to {prev}: "
-                                 "an entry after it was removed, or the head was changed")
+                                 "the last entry was replaced or removed, or the head was changed")
     return entries

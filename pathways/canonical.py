@@ -29,9 +29,21 @@ def normalise(value: Any) -> Any:
     return value
 
 
+#: RFC 8785 numbers are IEEE doubles: integers beyond this lose precision.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def jcs(value: Any) -> bytes:
+    """RFC 8785 bytes of ``value`` exactly as given (the RFC's own test vectors)."""
+    return rfc8785.dumps(value)
+
+
 def canonical_bytes(value: Any) -> bytes:
-    """RFC 8785 bytes of ``value`` after NFC normalisation."""
-    return rfc8785.dumps(normalise(value))
+    """RFC 8785 bytes of ``value`` after NFC normalisation.
+
+    For text already in NFC (nearly all text) this is plain RFC 8785.
+    """
+    return jcs(normalise(value))
 
 
 def sha256_hex(data: bytes) -> str:

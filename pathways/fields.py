@@ -14,6 +14,7 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from .canonical import MAX_SAFE_INTEGER
 from .model import Field, Pathway
 from .structure import hint
 
@@ -76,6 +77,8 @@ def coerce(field: Field, raw: Any) -> Any:
             number = None
         if number is None:
             raise FieldProblem(f"{field.name}: '{raw}' is not a whole number")
+        if abs(number) > MAX_SAFE_INTEGER:
+            raise FieldProblem(f"{field.name}: {number} is too large to record exactly (limit ±{MAX_SAFE_INTEGER})")
         _bounds(field, number)
         return number
     if kind in ("money", "number"):

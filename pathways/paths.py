@@ -216,6 +216,7 @@ class _Solver:
             route.steps.append(step)
             data.update(step.values)
         route.relied.update(n for _, n in _REF.findall(" ".join(g.check for g in t.guards)))
+        route.relied.update(inputs)  # recorded by a transition: a fact from now on
         data.update(inputs)
         return inputs
 

@@ -89,3 +89,16 @@ def installed_definitions() -> list[Path]:
 
     folder = definitions()
     return sorted(Path(str(f)) for f in folder.iterdir() if f.name.endswith(".yaml"))
+
+
+MINI = Path(__file__).parent / "data" / "mini.yaml"
+MINI_DATA = {"vendor": "Acme Sensors", "value": "12000", "pricing": "unit price 7.10 (proprietary)"}
+
+
+@pytest.fixture
+def mini(engine: object) -> object:
+    """An engine with the mini pathway published and staff: ana (officer), lee (legal)."""
+    engine.add_user("ana", ["officer"])
+    engine.add_user("lee", ["legal"])
+    engine.publish(MINI, actor="ana")
+    return engine

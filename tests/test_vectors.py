@@ -1,0 +1,84 @@
+"""Golden vectors: canonical bytes and hashes that must never change.
+
+``rfc8785.json`` holds the examples of RFC 8785 itself; ``entries.json``
+holds audit entries with their canonical bytes and RFC 6962 leaf hashes,
+computed once and committed. If either test fails, every existing audit
+trail would stop verifying: that is a breaking change, not a test to update.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.audit import LEAF_PREFIX, leaf_hash, salted_hash, seal
+from pathways.canonical import MAX_SAFE_INTEGER, canonical_bytes, jcs, normalise
+
+VECTORS = Path(__file__).parent / "vectors"
+RFC = json.loads((VECTORS / "rfc8785.json").read_text(encoding="utf-8"))["vectors"]
+ENTRIES = json.loads((VECTORS / "entries.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("vector", RFC, ids=[v["name"] for v in RFC])
+def test_rfc8785_examples(vector: dict) -> None:
+    value = json.loads(vector["input"])
+    assert jcs(value) == vector["output"].encode("utf-8")
+    if normalise(value) == value:  # text already NFC: our canonical bytes are plain RFC 8785
+        assert canonical_bytes(value) == vector["output"].encode("utf-8")
+
+
+def test_nfc_is_applied_before_rfc8785() -> None:
+    """U+FB33 is a composition exclusion: NFC turns it into two code points, so the key sorts elsewhere."""
+    assert canonical_bytes({"\ufb33": 1}) == jcs({"\u05d3\u05bc": 1})
+
+
+@pytest.mark.parametrize("item", ENTRIES["entries"], ids=lambda i: f"seq{i['entry']['seq']}-{i['entry']['kind']}")
+def test_entry_canonical_bytes_and_hash(item: dict) -> None:
+    body, digest = seal(item["entry"])
+    assert body == item["canonical"].encode("utf-8")
+    assert digest == item["hash"]
+    # the hash is the RFC 6962 leaf hash, computed independently here
+    assert digest == hashlib.sha256(b"\x00" + item["canonical"].encode("utf-8")).hexdigest()
+
+
+def test_vector_entries_chain() -> None:
+    items = ENTRIES["entries"]
+    for before, after in zip(items, items[1:], strict=False):
+        assert after["entry"]["prev"] == before["hash"]
+
+
+def test_text_is_nfc_normalised_before_hashing() -> None:
+    composed = {"rationale": "Am\u00e9lie"}
+    decomposed = {"rationale": "Ame\u0301lie"}
+    assert canonical_bytes(composed) == canonical_bytes(decomposed)
+
+
+def test_salted_hash_vector() -> None:
+    ex = ENTRIES["salt_example"]
+    assert salted_hash(ex["value"], ex["salt"]) == ex["salted_sha256"]
+    # what a stdlib-only verifier computes: salt bytes + JSON text of the value
+    expected = hashlib.sha256(bytes.fromhex(ex["salt"]) + json.dumps(ex["value"]).encode()).hexdigest()
+    assert expected == ex["salted_sha256"]
+
+
+def test_leaf_prefix_is_rfc6962() -> None:
+    assert LEAF_PREFIX == b"\x00"
+    assert leaf_hash(b"") == hashlib.sha256(b"\x00").hexdigest()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+def test_canonical_bytes_are_stable_and_parse_back(value: object) -> None:
+    body = canonical_bytes(value)
+    assert canonical_bytes(json.loads(body)) == body
