@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from conftest import MINI_DATA
 
 from cli import cli
-from engine import Engine, VerificationFailed
+from engine import Engine, Refused, VerificationFailed
 
 Tamper = Callable[[sqlite3.Connection, str], None]
 
@@ -100,7 +100,7 @@ def trail(mini: Engine, db_url: str) -> tuple[Engine, str, Path]:
     for _ in range(2):
         pid = mini.intake("mini", MINI_DATA, actor="ana")
         mini.advance(pid, "screen", actor="ana")
-        with pytest.raises(Exception):
+        with pytest.raises(Refused):
             mini.advance(pid, "approve", actor="ana", rationale="not my role")
         mini.advance(pid, "note", actor="ana", updates={"notes": "site visit done"})
         pids.append(pid)
