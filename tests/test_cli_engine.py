@@ -1,0 +1,129 @@
+"""The engine commands' contract: pinned --json shapes, exit codes, clean errors."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import MINI, MINI_DATA
+
+from cli import cli
+
+
+@pytest.fixture
+def db(tmp_path: Path, runner: CliRunner) -> list[str]:
+    """``--db`` args for a database with the mini pathway, ana (officer) and lee (legal)."""
+    base = ["--db", f"sqlite:///{tmp_path / 'cli.db'}"]
+    for name, role in (("ana", "officer"), ("lee", "legal")):
+        assert runner.invoke(cli, [*base, "users", "add", name, "--role", role]).exit_code == 0
+    assert runner.invoke(cli, [*base, "publish", str(MINI), "--as", "ana"]).exit_code == 0
+    return base
+
+
+def _intake(runner: CliRunner, db: list[str], tmp_path: Path) -> str:
+    data = tmp_path / "p.yaml"
+    data.write_text("vendor: Acme Sensors\nvalue: 12000\n", encoding="utf-8")
+    result = runner.invoke(cli, [*db, "intake", "mini", "--data", str(data), "--set", "pricing=7.10/unit",
+                                 "--as", "ana", "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["id"]
+
+
+def test_json_shapes_are_pinned(runner: CliRunner, db: list[str], tmp_path: Path) -> None:
+    data = tmp_path / "p.json"
+    data.write_text(json.dumps(MINI_DATA), encoding="utf-8")
+    intake = json.loads(runner.invoke(cli, [*db, "intake", "mini", "--data", str(data), "--as", "ana",
+                                            "--json"]).stdout)
+    assert set(intake) == {"id", "pathway", "version", "state"}
+    pid = intake["id"]
+    advance = json.loads(runner.invoke(cli, [*db, "advance", pid, "screen", "--as", "ana", "--json"]).stdout)
+    assert set(advance) >= {"id", "trigger", "from", "to", "seq", "hash"}
+    show = json.loads(runner.invoke(cli, [*db, "show", pid, "--json"]).stdout)
+    assert set(show) >= {"id", "pathway", "version", "state", "data", "available"}
+    assert set(show["available"][0]) >= {"trigger", "to", "roles"}
+    history = json.loads(runner.invoke(cli, [*db, "history", pid, "--json"]).stdout)
+    for entry in history:
+        assert set(entry) >= {"seq", "at", "kind", "actor", "role", "trigger", "from", "to", "rationale", "hash"}
+    listing = json.loads(runner.invoke(cli, [*db, "list", "--json"]).stdout)
+    assert [r["id"] for r in listing] == [pid]
+    users = json.loads(runner.invoke(cli, [*db, "users", "list", "--json"]).stdout)
+    assert [u["name"] for u in users] == ["ana", "lee"]
+    verify = json.loads(runner.invoke(cli, [*db, "verify", "--json"]).stdout)
+    assert all(r["ok"] for r in verify) and {r["chain"] for r in verify} == {"registry", pid}
+
+
+def test_refused_advance_exits_1_with_json_reasons_and_is_recorded(runner: CliRunner, db: list[str],
+                                                                   tmp_path: Path) -> None:
+    pid = _intake(runner, db, tmp_path)
+    result = runner.invoke(cli, [*db, "advance", pid, "approve", "--as", "ana", "--json"])
+    assert result.exit_code == 1
+    refused = json.loads(result.stdout)
+    assert refused["refused"] is True
+    assert any("cannot be fired from stage 'submitted'" in r for r in refused["reasons"])
+    assert "Refused (recorded in the audit trail)" in result.stderr
+    history = json.loads(runner.invoke(cli, [*db, "history", pid, "--json"]).stdout)
+    assert history[-1]["kind"] == "refusal" and history[-1]["seq"] == refused["seq"]
+
+
+@pytest.mark.parametrize(("args", "code", "fragment"), [
+    (["show", "mini-9999"], 2, "no proposal 'mini-9999'"),
+    (["advance", "mini-9999", "screen", "--as", "ana"], 2, "no proposal 'mini-9999'"),
+    (["intake", "pilot", "--as", "ana"], 2, "no published pathway 'pilot'"),
+    (["intake", "mini", "--data", "/no/such.yaml", "--as", "ana"], 2, "cannot read"),
+    (["intake", "mini", "--set", "novalue", "--as", "ana"], 2, "write KEY=VALUE"),
+    (["intake", "mini", "--set", "value=lots", "--as", "ana"], 1, "value: 'lots' is not a number"),
+    (["publish", "/no/such.yaml", "--as", "ana"], 2, "no such file"),
+    (["users", "add", "bob"], 2, "Missing option '--role'"),
+])
+def test_errors_are_one_clean_line(runner: CliRunner, db: list[str], args: list[str], code: int,
+                                   fragment: str) -> None:
+    result = runner.invoke(cli, [*db, *args])
+    assert result.exit_code == code, result.output
+    assert fragment in result.stderr
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_bad_data_file_names_line_and_column(runner: CliRunner, db: list[str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("vendor: Acme\nvalue: [12000\n", encoding="utf-8")
+    result = runner.invoke(cli, [*db, "intake", "mini", "--data", str(bad), "--as", "ana"])
+    assert result.exit_code == 2
+    assert f"{bad}:3:1: not valid YAML or JSON" in result.stderr
+
+
+def test_invalid_intake_leaves_the_database_as_it_was(runner: CliRunner, db: list[str], tmp_path: Path) -> None:
+    path = db[1].removeprefix("sqlite:///")
+    before = sqlite3.connect(path).execute("SELECT count(*) FROM audit_log").fetchone()
+    result = runner.invoke(cli, [*db, "intake", "mini", "--set", "vendor=x", "--set", "value=1.234", "--as", "ana"])
+    assert result.exit_code == 1
+    after = sqlite3.connect(path).execute("SELECT count(*) FROM audit_log").fetchone()
+    assert before == after
+
+
+def test_data_from_stdin(runner: CliRunner, db: list[str]) -> None:
+    result = runner.invoke(cli, [*db, "intake", "mini", "--data", "-", "--as", "ana"],
+                           input='{"vendor": "Acme", "value": 500}')
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "mini-0001"
+
+
+def test_actor_defaults_to_environment(runner: CliRunner, db: list[str], tmp_path: Path) -> None:
+    pid = _intake(runner, db, tmp_path)
+    result = runner.invoke(cli, [*db, "advance", pid, "screen"], env={"PATHWAYS_ACTOR": "ana"})
+    assert result.exit_code == 0 and result.stdout.strip() == "review"
+
+
+def test_database_from_environment(runner: CliRunner, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'env.db'}"
+    result = runner.invoke(cli, ["users", "add", "ana", "--role", "officer"], env={"PATHWAYS_DB": url})
+    assert result.exit_code == 0
+    assert (tmp_path / "env.db").exists()
+
+
+def test_graph_of_a_published_id(runner: CliRunner, db: list[str]) -> None:
+    result = runner.invoke(cli, [*db, "graph", "mini"])
+    assert result.exit_code == 0 and "review --> approved: approve? (legal)" in result.stdout
