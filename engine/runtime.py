@@ -101,17 +101,17 @@ class Engine:
         return digest
 
     def _registry(self, conn: Any, kind: str, actor: str, **fields: Any) -> str:
-        """Append one event to the registry chain (publications, users)."""
-        head = conn.execute(select(st.meta.c.value).where(st.meta.c.key == "registry_head")).scalar()
+        """Append one event to the registry chain (publications, users), its head row locked."""
+        query = select(st.meta.c.value).where(st.meta.c.key == "registry_head")
+        if self.db.dialect.name == "postgresql":
+            query = query.with_for_update()
+        head = conn.execute(query).scalar_one()
         seq = conn.execute(select(func.count()).select_from(st.audit_log)
                            .where(st.audit_log.c.chain == REGISTRY)).scalar() + 1
-        entry = make_entry(chain=REGISTRY, seq=seq, prev=head or GENESIS, at=timestamp(self.clock()), kind=kind,
+        entry = make_entry(chain=REGISTRY, seq=seq, prev=head, at=timestamp(self.clock()), kind=kind,
                            actor=actor, **fields)
-        digest = self._append(conn, REGISTRY, seq, head or GENESIS, entry)
-        if head is None:
-            conn.execute(st.meta.insert().values(key="registry_head", value=digest))
-        else:
-            conn.execute(st.meta.update().where(st.meta.c.key == "registry_head").values(value=digest))
+        digest = self._append(conn, REGISTRY, seq, head, entry)
+        conn.execute(st.meta.update().where(st.meta.c.key == "registry_head").values(value=digest))
         return digest
 
     def add_user(self, name: str, roles: Iterable[str], *, actor: str | None = None) -> list[str]:
@@ -300,10 +300,10 @@ class Engine:
             roles = [CLOCK] if clock else self._roles(conn, actor)
             data = json.loads(row.data)
             t = pathway.transition(row.state, trigger)
-            reasons, role, clean = self._admissible(pathway, row.state, trigger, t, actor, roles,
-                                                    rationale, updates, files)
+            reasons, role, clean, inputs_ok = self._admissible(pathway, row.state, trigger, t, actor, roles,
+                                                               rationale, updates, files)
             conditions: list[dict[str, Any]] = []
-            if t is not None and not any(r.startswith("--set") for r in reasons):
+            if t is not None and inputs_ok:  # guards read the inputs: only meaningful when they are valid
                 entered = dt.datetime.fromisoformat(row.entered_at.replace("Z", "+00:00"))
                 context = compiled.context(data, proposal_id=pid, state=row.state,
                                            days_in_stage=(now - entered).days, inputs=clean,
@@ -347,8 +347,9 @@ class Engine:
 
     def _admissible(self, pathway: Pathway, state: str, trigger: str, t: Transition | None, actor: str,
                     roles: list[str] | None, rationale: str | None, updates: dict[str, Any],
-                    files: list[AttachmentFile]) -> tuple[list[str], str | None, dict[str, Any]]:
-        """Every reason (other than guards) to refuse; the role acted in; the cleaned updates."""
+                    files: list[AttachmentFile]) -> tuple[list[str], str | None, dict[str, Any], bool]:
+        """Every reason (other than guards) to refuse, the role acted in, the cleaned updates,
+        and whether those updates were all acceptable."""
         reasons: list[str] = []
         role = None
         if roles is None:
@@ -360,7 +361,7 @@ class Engine:
             else:
                 here = [x.trigger for x in pathway.leaving(state)] or ["none: the stage is final"]
                 reasons.append(f"'{trigger}' cannot be fired from stage '{state}'; from here: {', '.join(here)}")
-            return reasons, None, {}
+            return reasons, None, {}, False
         deadline = pathway.stages[state].deadline
         allowed = set(t.roles) | ({CLOCK} if deadline and deadline.fires == trigger else set())
         if roles is not None:
@@ -381,7 +382,7 @@ class Engine:
         for need in t.requires:
             if need in t.updates and need not in updates:
                 reasons.append(f"'{trigger}' requires --set {need}=...")
-        return reasons, role, clean
+        return reasons, role, clean, not unknown and not problems
 
     def tick(self) -> list[dict[str, Any]]:
         """Fire every due deadline transition, as the clock. Returns what moved or was refused."""

@@ -196,6 +196,7 @@ def create_schema(engine: SAEngine) -> None:
         SQLModel.metadata.create_all(conn)
         for sql in _SQLITE_TRIGGERS if engine.dialect.name == "sqlite" else _PG_TRIGGERS:
             conn.execute(text(sql))
-        found = conn.execute(meta.select().where(meta.c.key == "schema_version")).first()
-        if found is None:
-            conn.execute(meta.insert().values(key="schema_version", value=SCHEMA_VERSION))
+        have = {row.key for row in conn.execute(meta.select())}
+        for key, value in (("schema_version", SCHEMA_VERSION), ("registry_head", "0" * 64)):
+            if key not in have:
+                conn.execute(meta.insert().values(key=key, value=value))
