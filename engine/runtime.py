@@ -385,17 +385,28 @@ class Engine:
         return reasons, role, clean, not unknown and not problems
 
     def tick(self) -> list[dict[str, Any]]:
-        """Fire every due deadline transition, as the clock. Returns what moved or was refused."""
+        """Fire every due deadline transition, as the clock. Returns what moved or was refused.
+
+        A firing the rules refuse (say, a protest is pending) is recorded once;
+        the clock tries again only after something else is recorded on that
+        proposal, so an hourly cron does not fill the trail with the same refusal.
+        """
         now = timestamp(self.clock())
+        p = st.proposals
         with self.db.begin() as conn:
-            due = conn.execute(select(st.proposals.c.id, st.proposals.c.state, st.proposals.c.pathway_id,
-                                      st.proposals.c.version, st.proposals.c.sha256)
-                               .where(st.proposals.c.due_at <= now).order_by(st.proposals.c.id)).all()
+            due = conn.execute(select(p.c.id, p.c.state, p.c.pathway_id, p.c.version, p.c.sha256, p.c.seq)
+                               .where(p.c.due_at <= now).order_by(p.c.id)).all()
             work = []
             for r in due:
                 stage = self._compiled_for(conn, r.pathway_id, r.version, r.sha256).pathway.stages[r.state]
-                if stage.deadline and stage.deadline.fires:
-                    work.append((r.id, stage.deadline.fires))
+                if not (stage.deadline and stage.deadline.fires):
+                    continue
+                body = conn.execute(select(st.audit_log.c.body).where(
+                    st.audit_log.c.chain == r.id, st.audit_log.c.seq == r.seq)).scalar_one()
+                last = json.loads(body)
+                if (last["kind"], last["actor"], last["trigger"]) == ("refusal", CLOCK, stage.deadline.fires):
+                    continue  # already refused; nothing has changed since
+                work.append((r.id, stage.deadline.fires))
         out = []
         for pid, trigger in work:
             try:

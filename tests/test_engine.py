@@ -190,3 +190,22 @@ def test_same_engine_works_on_postgresql(pg_url: str, clock: FakeClock) -> None:
         assert all(r.error is None for r in eng.verify())
     finally:
         eng.close()
+
+
+def test_a_refused_clock_firing_is_recorded_once(mini: Engine, clock: FakeClock, tmp_path) -> None:
+    """An hourly cron must not fill the trail with the same refusal; it retries after a change."""
+    v2 = tmp_path / "mini-v2.yaml"
+    v2.write_text(MINI.read_text().replace("version: 1", "version: 2").replace(
+        "    to: expired\n    requires: [rationale]",
+        "    to: expired\n    requires: [rationale]\n    when:\n      - check: has(proposal.notes)\n"
+        "        message: write a closing note first"), encoding="utf-8")
+    mini.publish(v2, actor="ana")
+    pid = mini.intake("mini", MINI_DATA, actor="ana")
+    mini.advance(pid, "screen", actor="ana")
+    clock.advance(days=31)
+    assert mini.tick()[0]["refused"] is True
+    assert mini.tick() == [] and mini.tick() == []
+    mini.advance(pid, "note", actor="ana", updates={"notes": "closing"})
+    assert mini.tick()[0]["to"] == "expired"
+    kinds = [(e["kind"], e["actor"]) for e in mini.history(pid)]
+    assert kinds.count(("refusal", "clock")) == 1
