@@ -130,11 +130,12 @@ _PG_TRIGGERS = [
     *[
         f"""DO $$ BEGIN
               IF NOT EXISTS (SELECT 1 FROM pg_trigger
-                             WHERE tgname = '{table}_append_only' AND tgrelid = '{table}'::regclass) THEN
-                CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
-                FOR EACH ROW EXECUTE FUNCTION pathways_append_only();
+                             WHERE tgname = '{table}_{name}' AND tgrelid = '{table}'::regclass) THEN
+                CREATE TRIGGER {table}_{name} BEFORE {ops} ON {table}
+                FOR EACH {each} EXECUTE FUNCTION pathways_append_only();
               END IF; END $$"""
         for table in APPEND_ONLY
+        for name, ops, each in (("append_only", "UPDATE OR DELETE", "ROW"), ("no_truncate", "TRUNCATE", "STATEMENT"))
     ],
 ]
 

@@ -87,15 +87,18 @@ class CompiledGuards:
     def __init__(self, pathway: Pathway) -> None:
         import cel  # lazy: see module docstring
 
+        # Each program gets only the variables it names: converting the whole
+        # context into CEL values costs more than the evaluation itself.
         self._programs = {
-            id(t): [cel.compile(g.check) for g in t.guards] for t in pathway.transitions
+            id(t): [(p, tuple(p.variables())) for p in map(cel.compile, (g.check for g in t.guards))]
+            for t in pathway.transitions
         }
 
     def run(self, transition: Transition, context: dict[str, Any]) -> list[GuardResult]:
         results = []
-        for guard, program in zip(transition.guards, self._programs[id(transition)], strict=True):
+        for guard, (program, names) in zip(transition.guards, self._programs[id(transition)], strict=True):
             try:
-                value = program.execute(context)
+                value = program.execute({k: context[k] for k in names if k in context})
                 error = "" if isinstance(value, bool) else f"gave {value!r}, not true or false"
                 ok = value is True
             except Exception as exc:  # noqa: BLE001 - any CEL failure means "not shown to hold"

@@ -26,6 +26,20 @@ class FieldProblem(ValueError):
     """One value that does not fit its field; the message says what would."""
 
 
+def clean_text(label: str, raw: str) -> str:
+    """NFC text, or ``FieldProblem`` for text that is not valid Unicode.
+
+    Bytes that are not UTF-8 on a command line reach Python as lone
+    surrogates; they cannot be written into a UTF-8 record, so they are
+    refused here with a message instead of failing deep in the hashing.
+    """
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FieldProblem(f"{label}: not valid UTF-8 text") from None
+    return unicodedata.normalize("NFC", raw)
+
+
 def _decimal(field: Field, raw: Any) -> Decimal:
     if isinstance(raw, bool):
         raise FieldProblem(f"{field.name}: expected an amount, got {raw!r}")
@@ -56,7 +70,7 @@ def coerce(field: Field, raw: Any) -> Any:
     if kind in ("string", "text", "enum"):
         if not isinstance(raw, (str, int, float)) or isinstance(raw, bool):
             raise FieldProblem(f"{field.name}: expected text, got {type(raw).__name__}")
-        text = unicodedata.normalize("NFC", str(raw))
+        text = clean_text(field.name, str(raw))
         if kind == "string" and "\n" in text:
             raise FieldProblem(f"{field.name}: must be one line (use a 'text' field for long text)")
         if kind == "enum" and text not in field.values:
@@ -99,7 +113,7 @@ def coerce(field: Field, raw: Any) -> Any:
             raw = [part.strip() for part in raw.split(",") if part.strip()]
         if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
             raise FieldProblem(f"{field.name}: expected a list of text items")
-        return [unicodedata.normalize("NFC", x) for x in raw]
+        return [clean_text(field.name, x) for x in raw]
     raise FieldProblem(f"{field.name}: unknown type {kind}")  # unreachable for validated pathways
 
 
@@ -112,6 +126,9 @@ def check_data(pathway: Pathway, data: dict[str, Any], *, intake: bool) -> tuple
     clean: dict[str, Any] = {}
     problems: list[str] = []
     for name, raw in data.items():
+        if not isinstance(name, str) or not name.isascii():
+            problems.append(f"{name!r}: field names are plain lower-case words")
+            continue
         field = pathway.fields.get(name)
         if field is None:
             problems.append(f"{name}: not a field of pathway '{pathway.id}'{hint(name, list(pathway.fields))}")
@@ -119,7 +136,10 @@ def check_data(pathway: Pathway, data: dict[str, Any], *, intake: bool) -> tuple
         try:
             clean[name] = coerce(field, raw)
         except FieldProblem as exc:
-            problems.append(str(exc))
+            # Refusal reasons are hashed into the audit trail and exported publicly:
+            # never quote a confidential value there.
+            problems.append(f"{name}: the value given is not a valid {field.type} (value withheld: confidential)"
+                            if field.confidential else str(exc))
     if intake:
         for name, field in pathway.fields.items():
             if field.required and name not in data:

@@ -209,3 +209,19 @@ def test_a_refused_clock_firing_is_recorded_once(mini: Engine, clock: FakeClock,
     assert mini.tick()[0]["to"] == "expired"
     kinds = [(e["kind"], e["actor"]) for e in mini.history(pid)]
     assert kinds.count(("refusal", "clock")) == 1
+
+
+def test_refusal_reasons_never_quote_a_confidential_value(mini: Engine, tmp_path) -> None:
+    """Reasons are hashed into the trail and exported publicly: a bad confidential value is not repeated."""
+    v2 = tmp_path / "mini-v2.yaml"
+    v2.write_text(MINI.read_text().replace("version: 1", "version: 2")
+                  .replace("  notes: {type: text}",
+                           "  notes: {type: text}\n  sealed_bid: {type: money, confidential: true}")
+                  .replace("    updates: [pricing]", "    updates: [pricing, sealed_bid]"), encoding="utf-8")
+    mini.publish(v2, actor="ana")
+    pid = mini.intake("mini", MINI_DATA, actor="ana")
+    with pytest.raises(Refused) as info:
+        mini.advance(pid, "screen", actor="ana", updates={"sealed_bid": "ninety-one thousand"})
+    assert info.value.reasons == ["--set sealed_bid: the value given is not a valid money (value withheld: "
+                                  "confidential)"]
+    assert b"ninety-one" not in b"".join(row.body for row in mini.entries(pid))

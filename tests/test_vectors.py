@@ -82,3 +82,18 @@ json_values = st.recursive(
 def test_canonical_bytes_are_stable_and_parse_back(value: object) -> None:
     body = canonical_bytes(value)
     assert canonical_bytes(json.loads(body)) == body
+
+
+plain_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)
+    | st.text(st.characters(codec="utf-8"), max_size=20),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(st.characters(codec="ascii"), max_size=8), inner, max_size=4),
+    max_leaves=25,
+)
+
+
+@given(plain_values)
+def test_fast_path_equals_the_reference_rfc8785(value: object) -> None:
+    """canonical_bytes uses json.dumps for plain values; it must equal rfc8785 byte for byte."""
+    assert canonical_bytes(value) == jcs(normalise(value))
