@@ -489,6 +489,108 @@ def demo(ctx: click.Context, folder: str) -> None:
     run_demo(Path(folder), echo=click.echo)
 
 
+# --- records for legal review --------------------------------------------------
+
+
+def _write_output(target: str, content: bytes) -> None:
+    """Write a rendered document to FILE, or to stdout for '-'; a bad path is a usage error."""
+    if target == "-":
+        click.get_binary_stream("stdout").write(content)
+        return
+    try:
+        Path(target).write_bytes(content)
+    except OSError as exc:
+        raise UsageError(f"-o {target}: cannot write ({exc.strerror})") from None
+
+
+@cli.command("export")
+@click.argument("proposal_id", metavar="ID")
+@click.option("-o", "--output", "folder", required=True, metavar="DIR", type=click.Path(),
+              help="New (or empty) folder for the bundle.")
+@click.option("--public", is_flag=True,
+              help="Leave out confidential values, their salts and attached files (for public release).")
+@json_option
+@click.pass_context
+def export_(ctx: click.Context, proposal_id: str, folder: str, public: bool, as_json: bool) -> None:
+    """Write a proposal's audit bundle that legal can read, print and verify offline.
+
+    The bundle holds trail.jsonl (the entries' exact hashed bytes), manifest.json
+    (count, head hash, the pathway's YAML), report.html, and verify.py, which
+    checks it all with nothing but Python 3: python3 DIR/verify.py DIR.
+    A private bundle adds secrets.json and attachments/; --public leaves
+    them out and still verifies. The chain is verified before writing.
+
+    \b
+    Example: pathways export pilot-0001 -o pilot-0001-bundle
+             pathways export pilot-0001 -o pilot-0001-public --public
+    """
+    from engine.export import export
+
+    bundle = export(_engine(ctx), proposal_id, folder, public=public)
+    if as_json:
+        _emit({"id": bundle.proposal, "folder": str(bundle.folder), "entries": bundle.entries,
+               "head": bundle.head, "public": bundle.public, "files": bundle.files, "withheld": bundle.withheld})
+        return
+    kind = "public bundle" if public else "private bundle (contains confidential data)"
+    click.echo(f"{bundle.folder}: {kind} of {bundle.proposal}, {bundle.entries} entries, head {bundle.head}")
+    if bundle.withheld:
+        click.echo(f"withheld: {', '.join(bundle.withheld)}")
+    click.echo(f"check it with: python3 {bundle.folder / 'verify.py'} {bundle.folder}")
+
+
+@cli.command()
+@click.argument("proposal_id", metavar="ID")
+@click.option("--format", "fmt", type=click.Choice(["html", "md", "pdf"]), default="html", show_default=True)
+@click.option("-o", "--output", required=True, metavar="FILE", help="Where to write ('-' for stdout).")
+@click.option("--public", is_flag=True, help="Withhold confidential values, saying which and why.")
+@click.pass_context
+def report(ctx: click.Context, proposal_id: str, fmt: str, output: str, public: bool) -> None:
+    """Render a proposal's audit trail as a report to read or print.
+
+    Every entry with who, in what role, when, from and to, each rule with its
+    result and citation, the rationale, attachments' hashes and refused
+    attempts; time spent in each stage; the head hash on every printed page.
+    PDF needs the 'pdf' extra (WeasyPrint).
+
+    \b
+    Example: pathways report pilot-0001 -o pilot-0001.html
+             pathways report pilot-0001 --format pdf -o pilot-0001.pdf
+    """
+    from engine.report import build_report, report_bytes
+
+    _write_output(output, report_bytes(build_report(_engine(ctx), proposal_id, public=public), fmt))
+    if output != "-":
+        click.echo(output)
+
+
+@cli.command()
+@click.argument("pathway", metavar="PATH|ID")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True)
+@click.option("-o", "--output", required=True, metavar="FILE", help="Where to write ('-' for stdout).")
+@click.pass_context
+def docs(ctx: click.Context, pathway: str, fmt: str, output: str) -> None:
+    """Render a pathway's rules as a page for legal review.
+
+    Stages with deadlines, transitions with roles and guards in words with
+    their citations, fields (which are confidential), limits, legal basis
+    and a diagram. PATH is a definition file; an ID is the latest published
+    version.
+
+    \b
+    Example: pathways docs definitions/pilot.yaml -o pilot-rules.html
+    """
+    import datetime as dt
+
+    from engine.audit import timestamp
+    from engine.docs import docs_html
+    from engine.report import render_pdf
+
+    html = docs_html(_pathway(ctx, pathway), timestamp(dt.datetime.now(dt.UTC)))
+    _write_output(output, render_pdf(html) if fmt == "pdf" else html.encode("utf-8"))
+    if output != "-":
+        click.echo(output)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="pathways")

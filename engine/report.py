@@ -1,0 +1,371 @@
+"""What legal reads: a proposal's audit report, rendered from its stored entries.
+
+The report is built from the same stored entries that ``trail.jsonl`` carries
+(parsed from their exact bytes), never from the proposal's mutable columns
+alone, so what a reader sees is what the hashes cover. It is a *rendering*:
+the record is the trail, and ``verify.py`` checks that, not this page.
+
+Every page goes through one jinja2 ``Environment`` (:func:`environment`),
+loaded from the installed package resources, with autoescaping on (vendor
+text is data, never markup: a ``<script>`` or a ``{{ 7*7 }}`` in a field
+prints as those characters) and ``StrictUndefined`` (a missing value in a
+legal document must fail the render, not print blank). Markdown output gets
+the same guarantee from :func:`md_escape`, which neutralises Markdown syntax
+as well as HTML.
+
+A *public* report withholds confidential values (and says which, and under
+which rule); entries keep only the salted hashes the engine recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, FunctionLoader, StrictUndefined
+from markupsafe import Markup
+
+from pathways.errors import UsageError
+from pathways.model import CLOCK, Pathway
+
+from .audit import timestamp
+
+if TYPE_CHECKING:
+    from .runtime import Engine
+
+FORMATS = ("html", "md", "pdf")
+#: Words in a legal-basis entry that tie it to withholding data (shown beside withheld fields).
+DISCLOSURE_WORDS = re.compile(r"proprietar|confidential|restrictive legend|trade secret|disclos|personal data|"
+                              r"non-disclosure|15\.609|1905", re.IGNORECASE)
+
+
+# --- the template environment ------------------------------------------------------------------
+
+
+def _template_source(name: str) -> tuple[str, str, Callable[[], bool]]:
+    resource = resources.files("engine.templates").joinpath(name)
+    if not resource.is_file():
+        from jinja2 import TemplateNotFound
+
+        raise TemplateNotFound(name)
+    return resource.read_text(encoding="utf-8"), f"engine/templates/{name}", lambda: True
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~])")
+
+
+def md_escape(value: Any) -> Markup:
+    """Vendor text made inert in Markdown: no links, emphasis, HTML, tables or template syntax.
+
+    HTML-significant characters become entities (Markdown renders them as
+    text), Markdown punctuation is backslash-escaped, and line breaks become
+    ``<br>`` so a value cannot start a heading or a list. GitHub's autolinking
+    of bare ``https://`` text still applies: it shows the address as written.
+    """
+    text = value_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return Markup(re.sub(r"\r\n|\r|\n", "<br>", text))
+
+
+def css_string(value: Any) -> Markup:
+    """A CSS string literal (for ``@page`` running headers); nothing can close the string or the style."""
+    return Markup('"' + "".join(c if c.isalnum() or c in " -_.:/()" else f"\\{ord(c):x} " for c in str(value)) + '"')
+
+
+def duration(seconds: float | None) -> str:
+    """``3 d 4 h``, ``2 h 5 min``, ``40 s``: precise enough to compare stages, short enough for a table."""
+    if seconds is None:
+        return "—"
+    s = int(seconds)
+    days, rest = divmod(s, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+def value_text(value: Any) -> str:
+    """A field value as a reader expects it (booleans as yes/no, lists comma-separated)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(value_text(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+@functools.cache
+def environment() -> Environment:
+    """The one template environment: package resources, autoescape on, missing values fail."""
+    env = Environment(loader=FunctionLoader(_template_source), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters.update(md=md_escape, css_string=css_string, duration=duration, text=value_text)
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def render_pdf(html: str) -> bytes:
+    """The HTML as PDF through WeasyPrint (the optional ``pdf`` extra); no network fetches."""
+    try:
+        import weasyprint
+    except ImportError:
+        raise UsageError("PDF output needs WeasyPrint: pip install 'procurement-pathways[pdf]' "
+                         "(or use --format html and print it from a browser)") from None
+
+    def offline(url: str, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError(f"reports are self-contained; refusing to fetch {url}")
+
+    return weasyprint.HTML(string=html, url_fetcher=offline).write_pdf()
+
+
+# --- time in each stage (pure) -----------------------------------------------------------------
+
+
+def parse_time(at: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class StageTime:
+    """How long a proposal spent in one stage, over all its visits."""
+
+    stage: str
+    visits: int
+    seconds: float | None  # None for a final stage: the process ended there
+    ongoing: bool  # the proposal is still in this stage (measured up to the report's time)
+    final: bool
+
+
+def time_in_stages(entries: Iterable[Mapping[str, Any]], now: dt.datetime,
+                   finals: Iterable[str] = ()) -> list[StageTime]:
+    """Time spent in each stage, in order of first entry, from the entries' own timestamps.
+
+    The intake enters its ``to`` stage; a transition that changes stage
+    leaves one and enters the next; self-transitions (recording data) and
+    refusals do not move the proposal, so they do not split a stay. The
+    current stage counts up to ``now`` and is marked ongoing, unless it is
+    final: a final stage has no duration.
+    """
+    finals = set(finals)
+    totals: dict[str, float] = {}
+    visits: dict[str, int] = {}
+    stage: str | None = None
+    since: dt.datetime | None = None
+    for e in entries:
+        if e.get("kind") not in ("intake", "transition") or e.get("to") in (None, stage):
+            continue
+        at = parse_time(e["at"])
+        if stage is not None and since is not None:
+            totals[stage] += (at - since).total_seconds()
+        stage, since = e["to"], at
+        totals.setdefault(stage, 0.0)
+        visits[stage] = visits.get(stage, 0) + 1
+    out = []
+    for name, seconds in totals.items():
+        current = name == stage
+        if current and name not in finals and since is not None:
+            seconds += max((now - since).total_seconds(), 0.0)
+        out.append(StageTime(name, visits[name], None if current and name in finals else seconds,
+                             current and name not in finals, name in finals))
+    return out
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A value as the report shows it: in clear, or withheld with the salted hash that proves it."""
+
+    name: str
+    text: str
+    confidential: bool = False
+    withheld: bool = False
+    salted_sha256: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Condition:
+    check: str
+    result: bool
+    cite: str
+    message: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Attached:
+    name: str
+    sha256: str
+    size: int
+    seq: int
+    kept: bool  # the engine holds the file (it keeps none of refused attempts)
+    status: str  # what this document holds of the file, in words
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of the trail, every key present (templates are strict)."""
+
+    seq: int
+    at: str
+    kind: str
+    actor: str
+    role: str
+    trigger: str
+    source: str
+    dest: str
+    refused: bool
+    conditions: list[Condition]
+    rationale: str
+    inputs: list[Shown]
+    attachments: list[Attached]
+    reasons: list[str]
+    hash: str
+    prev: str
+
+
+@dataclass(frozen=True)
+class Withheld:
+    field: str
+    description: str
+    rule: str
+    seqs: list[int]
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the report templates show, gathered once (export and report share it)."""
+
+    proposal: dict[str, Any]
+    pathway: Pathway
+    data: list[Shown]
+    events: list[Event]
+    stages: list[StageTime]
+    withheld: list[Withheld]
+    disclosure_basis: list[Any]
+    attachments: list[Attached]
+    count: int
+    head: str
+    generated_at: str
+    public: bool
+    bundle: bool
+    entries: list[dict[str, Any]] = field(repr=False)
+    bodies: list[bytes] = field(repr=False)
+    secrets: list[dict[str, Any]] = field(repr=False)
+
+    @property
+    def longest_stay(self) -> float:
+        """The longest time in a stage (the scale of the bars), never zero."""
+        return max((s.seconds for s in self.stages if s.seconds), default=1.0)
+
+    @property
+    def running(self) -> str:
+        """The line repeated on every printed page: what the reader can check this page against."""
+        return (f"{self.proposal['id']} · {self.count} entries · head {self.head}"
+                + (" · public version" if self.public else ""))
+
+
+def _attachment_status(public: bool, bundle: bool, kept: bool) -> str:
+    if not kept:
+        return "file not kept (the engine keeps no files of refused attempts)"
+    if public:
+        return "withheld: may hold proprietary material; name and hash only"
+    return "included as attachments/<sha256>" if bundle else "kept in the database; included in a private export"
+
+
+def withheld_rule(pathway: Pathway, name: str) -> str:
+    f = pathway.fields[name]
+    return (f"declared confidential in pathway {pathway.id} v{pathway.version}"
+            + (f" ({f.description})" if f.description else ""))
+
+
+def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool = False) -> Report:
+    """Gather a proposal's record from the engine and shape it for the templates."""
+    shown = engine.show(proposal_id)
+    rows = engine.entries(proposal_id)
+    pathway = engine.pathway(shown["pathway"], shown["version"])
+    now = engine.clock()
+    entries = [json.loads(r.body) for r in rows]
+    secrets = [] if public else [s for s in engine.secrets(proposal_id) if s["seq"] <= len(rows)]
+    values = {(s["seq"], s["field"]): s["value"] for s in secrets}
+    kept = {a["sha256"] for e in entries if e["kind"] != "refusal" for a in e.get("attachments", [])}
+    events: list[Event] = []
+    withheld: dict[str, list[int]] = {}
+    for row, e in zip(rows, entries, strict=True):
+        inputs = []
+        for name, value in (e.get("input") or {}).items():
+            desc = pathway.fields[name].description if name in pathway.fields else ""
+            if isinstance(value, dict) and "salted_sha256" in value:
+                salted = value["salted_sha256"]
+                if public:
+                    withheld.setdefault(name, []).append(e["seq"])
+                    inputs.append(Shown(name, "withheld", True, True, salted, desc))
+                else:
+                    inputs.append(Shown(name, value_text(values.get((e["seq"], name))), True, False, salted, desc))
+            else:
+                inputs.append(Shown(name, value_text(value), description=desc))
+        t = pathway.transition(e.get("from") or "", e.get("trigger") or "")
+        messages = {g.check: g.message for g in t.guards} if t else {}
+        events.append(Event(
+            seq=e["seq"], at=e["at"], kind=e["kind"], actor=e.get("actor") or "", role=e.get("role") or "",
+            trigger=e.get("trigger") or "", source=e.get("from") or "", dest=e.get("to") or "",
+            refused=e["kind"] == "refusal",
+            conditions=[Condition(c.get("check", ""), bool(c.get("result")), c.get("cite") or "",
+                                  messages.get(c.get("check", ""), ""), c.get("error") or "")
+                        for c in e.get("conditions") or []],
+            rationale=e.get("rationale") or "", inputs=inputs,
+            attachments=[Attached(a["name"], a["sha256"], a["size"], e["seq"], a["sha256"] in kept,
+                                  _attachment_status(public, bundle, a["sha256"] in kept))
+                         for a in e.get("attachments") or []],
+            reasons=list(e.get("reasons") or []), hash=row.hash, prev=e.get("prev", "")))
+    data = []
+    for name, value in shown["data"].items():
+        f = pathway.fields.get(name)
+        confidential = name in shown["confidential"]
+        data.append(Shown(name, "withheld" if confidential and public else value_text(value), confidential,
+                          confidential and public, "", f.description if f else ""))
+    if public:
+        withheld.update({n: withheld.get(n, []) for n in shown["data"] if n in shown["confidential"]})
+    return Report(
+        proposal=shown, pathway=pathway, data=data, events=events,
+        stages=time_in_stages(entries, now, pathway.finals),
+        withheld=[Withheld(n, pathway.fields[n].description, withheld_rule(pathway, n), seqs)
+                  for n, seqs in sorted(withheld.items())],
+        disclosure_basis=[c for c in pathway.legal_basis if DISCLOSURE_WORDS.search(f"{c.cite} {c.note}")],
+        attachments=[a for ev in events for a in ev.attachments], count=len(rows),
+        head=rows[-1].hash if rows else "", generated_at=timestamp(now), public=public, bundle=bundle,
+        entries=entries, bodies=[bytes(r.body) for r in rows], secrets=secrets)
+
+
+def report_text(report: Report, fmt: str) -> str:
+    """The report as HTML or Markdown text."""
+    template = {"html": "report.html.j2", "md": "report.md.j2"}[fmt]
+    return render(template, r=report, p=report.pathway, clock=CLOCK, running=report.running,
+                  title=f"Audit report {report.proposal['id']}")
+
+
+def report_bytes(report: Report, fmt: str) -> bytes:
+    """The report in ``fmt`` (html, md or pdf), ready to write."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown report format '{fmt}'; use one of {', '.join(FORMATS)}")
+    if fmt == "pdf":
+        return render_pdf(report_text(report, "html"))
+    return report_text(report, fmt).encode("utf-8")
+
