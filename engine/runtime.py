@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import func, select, text
 
 from pathways import Pathway, load, loads
 from pathways.errors import NotFound, UsageError
@@ -33,25 +33,12 @@ from . import storage as st
 from .audit import GENESIS, REGISTRY, make_entry, new_salt, salted_hash, seal, timestamp
 from .deadlines import due_at
 from .errors import Conflict, InvalidData, Refused
+from .hotpath import Statements
 from .machines import Compiled, compile_pathway
 from .verification import ChainReport, verify_chains
 
 MAX_ATTACHMENT = 50 * 1024 * 1024
 
-# Hot-path statements, built once. SQLAlchemy caches a statement's compiled
-# form by its cache key; a statement built on every call regenerates that key
-# each time, which bench/bench_advance.py measured at ~165 µs of a ~460 µs
-# transition. The lock also reads the actor's roles (one round trip, not two).
-_P = st.proposals
-_LOCK = (select(_P, st.users.c.roles.label("actor_roles"))
-         .select_from(_P.outerjoin(st.users, st.users.c.name == bindparam("actor")))
-         .where(_P.c.id == bindparam("pid")))
-_LOCK_FOR_UPDATE = _LOCK.with_for_update(of=_P)
-_APPEND = st.audit_log.insert()
-_BUMP = _P.update().where(_P.c.id == bindparam("b_id")).values(seq=bindparam("b_seq"), head=bindparam("b_head"))
-_MOVE = _P.update().where(_P.c.id == bindparam("b_id")).values(
-    state=bindparam("b_state"), seq=bindparam("b_seq"), head=bindparam("b_head"), data=bindparam("b_data"),
-    due_at=bindparam("b_due"), entered_at=bindparam("b_entered"))
 
 
 def _utcnow() -> dt.datetime:
@@ -96,6 +83,7 @@ class Engine:
         self.url = url
         self.db = st.connect(url, synchronous=synchronous)
         self.clock = clock
+        self._sql = Statements.for_dialect(self.db.dialect)
         self._compiled: dict[tuple[str, int, str], Compiled] = {}
 
     def close(self) -> None:
@@ -111,7 +99,7 @@ class Engine:
 
     def _append(self, conn: Any, chain: str, seq: int, entry: dict[str, Any]) -> str:
         body, digest = seal(entry)
-        conn.execute(_APPEND, {"chain": chain, "seq": seq, "hash": digest, "body": body})
+        self._sql.append.run(conn, {"a_chain": chain, "a_seq": seq, "a_hash": digest, "a_body": body})
         return digest
 
     def _lock_registry(self, conn: Any) -> str:
@@ -228,8 +216,7 @@ class Engine:
 
     def _lock(self, conn: Any, proposal_id: str, actor: str) -> Any:
         """The proposal row, locked, with ``actor_roles`` (JSON, or None for an unknown actor)."""
-        query = _LOCK_FOR_UPDATE if self.db.dialect.name == "postgresql" else _LOCK
-        row = conn.execute(query, {"pid": proposal_id, "actor": actor}).first()
+        row = self._sql.lock.first(conn, {"pid": proposal_id, "actor": actor})
         if row is None:
             raise NotFound(f"no proposal '{proposal_id}' (see 'pathways list')")
         return row
@@ -341,7 +328,7 @@ class Engine:
                 digest = self._append(conn, pid, seq, make_entry(kind="refusal", dest=t.dest if t else None,
                                                                  reasons=reasons, **common))
                 self._store_extras(conn, pid, seq, kept, files)  # what was attempted is evidence too
-                conn.execute(_BUMP, {"b_id": pid, "b_seq": seq, "b_head": digest})
+                self._sql.bump.run(conn, {"b_id": pid, "b_seq": seq, "b_head": digest})
             else:
                 dest = compiled.fire(row.state, trigger)
                 digest = self._append(conn, pid, seq, make_entry(kind="transition", dest=dest, **common))
@@ -349,7 +336,7 @@ class Engine:
                 data.update(clean)
                 if dest != row.state:  # a new stage: its clock starts now
                     entered = now
-                conn.execute(_MOVE, {"b_id": pid, "b_state": dest, "b_seq": seq, "b_head": digest,
+                self._sql.move.run(conn, {"b_id": pid, "b_state": dest, "b_seq": seq, "b_head": digest,
                                      "b_data": json.dumps(data), "b_due": due_at(pathway, dest, data, entered),
                                      "b_entered": timestamp(entered)})
         if reasons:

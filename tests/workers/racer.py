@@ -31,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from engine import Engine, Refused, runtime
+from engine import Engine, Refused, hotpath
 from pathways import loads
 
 
@@ -54,7 +54,7 @@ class UnlockedEngine(Engine):
             event.listen(self.db, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
 
     def _lock(self, conn: Any, proposal_id: str, actor: str) -> Any:
-        row = conn.execute(runtime._LOCK, {"pid": proposal_id, "actor": actor}).first()  # no FOR UPDATE
+        row = conn.execute(hotpath.LOCK, {"pid": proposal_id, "actor": actor}).first()  # no FOR UPDATE
         assert row is not None, proposal_id
         return row
 
