@@ -166,12 +166,14 @@ def connect(url: str, *, synchronous: str = "FULL") -> SAEngine:
     if backend == "sqlite":
         if parsed.database in (None, "", ":memory:"):
             raise UsageError("an in-memory database would forget the audit trail; use sqlite:///FILE")
-        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        # Every transaction is an ``engine.begin()`` block that commits or rolls back,
+        # so the pool's rollback-on-return would only repeat it (a call per transition).
+        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, pool_reset_on_return=None)
         _sqlite_setup(engine, synchronous)
     elif backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed, pool_reset_on_return=None)
     else:
         raise UsageError(f"unsupported database '{backend}'; use sqlite:///FILE or postgresql://HOST/DB")
     try:
