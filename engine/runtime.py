@@ -17,8 +17,6 @@ import datetime as dt
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -30,6 +28,7 @@ from pathways.model import CLOCK, Transition
 from pathways.structure import hint
 
 from . import storage as st
+from .attachments import AttachmentFile
 from .audit import GENESIS, REGISTRY, make_entry, new_salt, salted_hash, seal, timestamp
 from .deadlines import due_at
 from .errors import Conflict, InvalidData, Refused
@@ -37,37 +36,9 @@ from .hotpath import Statements
 from .machines import Compiled, compile_pathway
 from .verification import ChainReport, verify_chains
 
-MAX_ATTACHMENT = 50 * 1024 * 1024
-
-
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True)
-class AttachmentFile:
-    name: str
-    sha256: str
-    size: int
-    content: bytes
-
-    @classmethod
-    def read(cls, path: str | os.PathLike[str]) -> AttachmentFile:
-        import hashlib
-
-        p = Path(path)
-        try:
-            content = p.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"--attach {p}: cannot read ({exc.strerror})") from None
-        if len(content) > MAX_ATTACHMENT:
-            raise UsageError(f"--attach {p}: larger than {MAX_ATTACHMENT // 2**20} MiB")
-        return cls(p.name, hashlib.sha256(content).hexdigest(), len(content), content)
-
-    @property
-    def ref(self) -> dict[str, Any]:
-        return {"name": self.name, "sha256": self.sha256, "size": self.size}
 
 
 class Engine:
@@ -163,22 +134,32 @@ class Engine:
         pathway = source if isinstance(source, Pathway) else load(source)
         with self.db.begin() as conn:
             self._lock_registry(conn)
-            if self._roles(conn, actor) is None:
-                raise Refused([f"unknown user '{actor}': add them first with 'pathways users add'"])
-            row = conn.execute(select(st.pathway_versions.c.sha256).where(
-                st.pathway_versions.c.pathway_id == pathway.id,
-                st.pathway_versions.c.version == pathway.version)).first()
-            if row is not None:
-                if row.sha256 == pathway.sha256:
+            if self._roles(conn, actor) is None:  # recorded, committed, then raised below
+                reason = f"unknown user '{actor}': add them first with 'pathways users add'"
+                self._registry(conn, "refusal", actor, trigger="publish", pathway=pathway.ref, reasons=[reason])
+                refused: Refused | None = Refused([reason])
+            else:
+                refused = None
+                if self._stored(conn, pathway):
                     return pathway, False
-                raise Conflict(f"{pathway.id} version {pathway.version} is already published with other content "
-                               f"(sha256 {row.sha256[:12]}, yours {pathway.sha256[:12]}); raise 'version' to "
-                               "publish changed rules")
-            conn.execute(st.pathway_versions.insert().values(
-                pathway_id=pathway.id, version=pathway.version, sha256=pathway.sha256, source=pathway.source,
-                title=pathway.title, published_at=timestamp(self.clock()), published_by=actor))
-            self._registry(conn, "publish", actor, pathway=pathway.ref)
+                conn.execute(st.pathway_versions.insert().values(
+                    pathway_id=pathway.id, version=pathway.version, sha256=pathway.sha256, source=pathway.source,
+                    title=pathway.title, published_at=timestamp(self.clock()), published_by=actor))
+                self._registry(conn, "publish", actor, pathway=pathway.ref)
+        if refused:
+            raise refused
         return pathway, True
+
+    def _stored(self, conn: Any, pathway: Pathway) -> bool:
+        """Whether this exact version is published; ``Conflict`` if its id+version holds other rules."""
+        pv = st.pathway_versions
+        stored = conn.execute(select(pv.c.sha256).where(pv.c.pathway_id == pathway.id,
+                                                         pv.c.version == pathway.version)).scalar()
+        if stored is not None and stored != pathway.sha256:
+            raise Conflict(f"{pathway.id} version {pathway.version} is already published with other content "
+                           f"(sha256 {stored[:12]}, yours {pathway.sha256[:12]}); raise 'version' to "
+                           "publish changed rules")
+        return stored is not None
 
     def pathway(self, pathway_id: str, version: int | None = None) -> Pathway:
         """A published version (the latest by default)."""
@@ -252,6 +233,10 @@ class Engine:
 
     def _intake(self, pathway_id: str, data: dict[str, Any], actor: str, files: list[AttachmentFile]) -> str:
         now = self.clock()
+        try:
+            actor = clean_text("--as", actor)
+        except FieldProblem as problem:
+            raise UsageError(str(problem)) from None
         with self.db.begin() as conn:
             compiled = self._compiled_for(conn, pathway_id, None)
             pathway = compiled.pathway

@@ -225,3 +225,13 @@ def test_refusal_reasons_never_quote_a_confidential_value(mini: Engine, tmp_path
     assert info.value.reasons == ["--set sealed_bid: the value given is not a valid money (value withheld: "
                                   "confidential)"]
     assert b"ninety-one" not in b"".join(row.body for row in mini.entries(pid))
+
+
+def test_publish_by_unknown_user_is_refused_and_recorded(mini: Engine, tmp_path) -> None:
+    v2 = tmp_path / "mini-v2.yaml"
+    v2.write_text(MINI.read_text().replace("version: 1", "version: 2"), encoding="utf-8")
+    with pytest.raises(Refused, match="unknown user 'mallory'"):
+        mini.publish(v2, actor="mallory")
+    last = json.loads(mini.entries("registry")[-1].body)
+    assert (last["kind"], last["actor"], last["trigger"]) == ("refusal", "mallory", "publish")
+    assert [p["version"] for p in mini.pathways()] == [1]
