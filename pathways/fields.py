@@ -120,8 +120,10 @@ def coerce(field: Field, raw: Any) -> Any:
 def check_data(pathway: Pathway, data: dict[str, Any], *, intake: bool) -> tuple[dict[str, Any], list[str]]:
     """Clean ``data`` against the pathway's fields; returns (clean, problems).
 
-    At intake, required fields must be present. Unknown fields are problems
-    (a misspelt field would otherwise be silently dropped), with a hint.
+    At intake, required fields must be present, and fields that a transition
+    records (an approval, an insurance check) cannot be given: that would skip
+    the step and its role. Unknown fields are problems (a misspelt field would
+    otherwise be silently dropped), with a hint.
     """
     clean: dict[str, Any] = {}
     problems: list[str] = []
@@ -132,6 +134,11 @@ def check_data(pathway: Pathway, data: dict[str, Any], *, intake: bool) -> tuple
         field = pathway.fields.get(name)
         if field is None:
             problems.append(f"{name}: not a field of pathway '{pathway.id}'{hint(name, list(pathway.fields))}")
+            continue
+        if intake and not pathway.given_at_intake(name):
+            by = pathway.recorded_by(name)[0]
+            problems.append(f"{name}: recorded by staff with '{by.trigger}' ({', '.join(by.roles) or 'the clock'}), "
+                            "not at intake (a definition can allow it with 'at_intake: true')")
             continue
         try:
             clean[name] = coerce(field, raw)

@@ -43,6 +43,7 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     confidential: bool = False
+    at_intake: bool = False  # given at intake although a transition records it later
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,21 @@ class Pathway:
         """Names of fields whose values never enter the audit entries in clear."""
         return frozenset(n for n, f in self.fields.items() if f.confidential)
 
+    def recorded_by(self, name: str) -> tuple[Transition, ...]:
+        """The transitions that record field ``name`` (its ``updates``)."""
+        return tuple(t for t in self.transitions if name in t.updates)
+
+    def given_at_intake(self, name: str) -> bool:
+        """Whether intake data may set field ``name``.
+
+        Fields that transitions record (an insurance check, a legal approval)
+        are for staff to record as the process goes; letting intake data set
+        them would skip the step and its role. Required fields, and those
+        marked ``at_intake`` (a price the vendor submits and may revise), may.
+        """
+        field = self.fields[name]
+        return field.required or field.at_intake or not self.recorded_by(name)
+
     @property
     def ref(self) -> dict[str, Any]:
         """The (id, version, sha256) triple that pins a proposal and an entry."""
@@ -186,7 +202,7 @@ def build(data: dict[str, Any], sha256: str, source: str = "", path: str = "") -
         name: Field(name=name, type=f["type"], required=f.get("required", False),
                     description=f.get("description", ""), values=tuple(f.get("values", ())),
                     minimum=f.get("minimum"), maximum=f.get("maximum"),
-                    confidential=f.get("confidential", False))
+                    confidential=f.get("confidential", False), at_intake=f.get("at_intake", False))
         for name, f in data.get("fields", {}).items()
     }
     transitions = tuple(

@@ -17,6 +17,7 @@ import datetime as dt
 import itertools
 import re
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ _REF = re.compile(r"\b(proposal|input)\.([a-z_][a-z0-9_]*)")
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w.])")
 _STRING = re.compile(r"'([^'\\]*)'|\"([^\"\\]*)\"")
 _MAX_TRIES = 4096
+_MAX_ROUTES = 200
 
 
 @dataclass
@@ -58,18 +60,24 @@ class Route:
                 "steps": [s.as_dict() for s in self.steps], "unsolved": self.unsolved}
 
 
-def _bfs(p: Pathway) -> dict[str, tuple[str, Transition]]:
-    """Parent links of a breadth-first search from the initial stage."""
-    parent: dict[str, tuple[str, Transition]] = {}
-    seen, queue = {p.initial}, deque([p.initial])
-    while queue:
-        stage = queue.popleft()
+def _simple_paths(p: Pathway, final: str, limit: int = _MAX_ROUTES) -> Iterator[list[tuple[str, Transition]]]:
+    """Paths from the initial stage to ``final`` without repeated stages, shortest first.
+
+    Breadth-first over partial paths, so the first one yielded is a shortest
+    route; later ones let a route go round a stage whose guards need data
+    that only a longer route records (a pilot's evaluation, say).
+    """
+    queue: deque[tuple[str, list[tuple[str, Transition]]]] = deque([(p.initial, [])])
+    found = 0
+    while queue and found < limit:
+        stage, hops = queue.popleft()
+        visited = {p.initial, *(t.dest for _, t in hops)}
         for t in p.leaving(stage):
-            if t.dest not in seen:
-                seen.add(t.dest)
-                parent[t.dest] = (stage, t)
-                queue.append(t.dest)
-    return parent
+            if t.dest == final:
+                found += 1
+                yield [*hops, (stage, t)]
+            elif t.dest not in visited and not p.stages[t.dest].final:
+                queue.append((t.dest, [*hops, (stage, t)]))
 
 
 def _candidates(f: Field, hints: list[Any], limits: list[float], today: dt.date) -> list[Any]:
@@ -132,34 +140,49 @@ class _Solver:
         """A transition that stays in ``stage`` and records field ``name``."""
         return next((t for t in self.p.leaving(stage) if t.dest == stage and name in t.updates and t.roles), None)
 
+    def recorder_on_route(self, route: Route, stage: str, name: str) -> tuple[str, Transition] | None:
+        """Where on the route so far ``name`` can be recorded: this stage, else the latest earlier one."""
+        visited = [stage, *reversed([s.source for s in route.steps if s.dest != s.source])]
+        for where in dict.fromkeys(visited):
+            loop = self.recorder(where, name)
+            if loop is not None:
+                return where, loop
+        return None
+
     def plan(self, route: Route, data: dict[str, Any], stage: str, changed: dict[str, Any],
              nested: bool) -> tuple[dict[str, Any], list[Step]] | None:
-        """How to give the proposal ``changed`` values: at intake, or by recording steps."""
+        """How to give the proposal ``changed`` values: at intake, or by recording steps.
+
+        A recording step may belong to an earlier stage of the route (monitoring
+        reports recorded while a pilot was active); it is placed there.
+        """
         intake: dict[str, Any] = {}
-        by_loop: dict[str, dict[str, Any]] = {}
+        by_loop: dict[tuple[str, str], dict[str, Any]] = {}
         for name, value in changed.items():
-            loop = None if nested else self.recorder(stage, name)
-            if name not in route.relied and (loop is None or name in route.intake):
+            found = None if nested else self.recorder_on_route(route, stage, name)
+            if name not in route.relied and self.p.given_at_intake(name) and (found is None or name in route.intake):
                 intake[name] = value
-            elif loop is not None:
-                by_loop.setdefault(loop.trigger, {})[name] = value
+            elif found is not None:
+                by_loop.setdefault((found[0], found[1].trigger), {})[name] = value
             else:
                 return None
         steps = []
         scratch = {**data, **intake}
-        for trigger, values in by_loop.items():
-            loop = self.p.transition(stage, trigger)
+        for (where, trigger), values in by_loop.items():
+            loop = self.p.transition(where, trigger)
             assert loop is not None
-            got = self.solve(route, scratch, stage, loop, preset=values, nested=True)
+            got = self.solve(route, scratch, where, loop, preset=values, nested=True)
             if got is None:
                 return None
-            steps.append(Step(stage, loop.trigger, stage, list(loop.roles), list(loop.requires), got))
+            steps.append(Step(where, loop.trigger, where, list(loop.roles), list(loop.requires), got))
         return intake, steps
 
     def _changeable(self, route: Route, t: Transition, stage: str, kind: str, name: str, nested: bool) -> bool:
         if kind == "input":
             return name in t.updates
-        return name not in route.relied or (not nested and self.recorder(stage, name) is not None)
+        if not nested and self.recorder_on_route(route, stage, name) is not None:
+            return True  # staff can record it on the way, before this transition
+        return self.p.given_at_intake(name) and name not in route.relied
 
     def _search(self, t: Transition, stage: str, trial: dict[str, Any], inputs: dict[str, Any],
                 free: list[tuple[str, str]], upto: int) -> bool:
@@ -213,7 +236,8 @@ class _Solver:
         route.intake.update(intake)
         data.update(intake)
         for step in loops:
-            route.steps.append(step)
+            exits = [i for i, s in enumerate(route.steps) if s.source == step.source and s.dest != s.source]
+            route.steps.insert(exits[-1] if exits else len(route.steps), step)  # before leaving its stage
             data.update(step.values)
         route.relied.update(n for _, n in _REF.findall(" ".join(g.check for g in t.guards)))
         route.relied.update(inputs)  # recorded by a transition: a fact from now on
@@ -236,32 +260,39 @@ def _roles(p: Pathway, stage: str, t: Transition) -> list[str]:
     return [*t.roles, *clock]
 
 
-def shortest_paths(p: Pathway, today: dt.date | None = None) -> list[Route]:
-    """One route per reachable final stage, shortest in number of stage changes.
+def _walk(p: Pathway, solver: _Solver, final: str, hops: list[tuple[str, Transition]]) -> Route:
+    """Make one path concrete: intake data and each step's values, or what could not be solved."""
+    route = Route(final, p.stages[final].outcome)
+    route.intake = {n: solver.candidates(n, [])[0] for n, f in p.fields.items() if f.required}
+    data: dict[str, Any] = dict(route.intake)
+    for src, t in hops:
+        inputs = solver.solve(route, data, src, t)
+        if inputs is None:
+            inputs = {}
+            route.unsolved.append(f"{src} --{t.trigger}-->: " + "; ".join(g.check for g in t.guards))
+        route.steps.append(Step(src, t.trigger, t.dest, _roles(p, src, t), list(t.requires), inputs))
+    return route
 
+
+def shortest_paths(p: Pathway, today: dt.date | None = None) -> list[Route]:
+    """One route per reachable final stage: the shortest whose guards can all be satisfied.
+
+    Paths are tried shortest first; when none of the first few hundred can
+    be solved, the shortest is returned with what could not be solved named.
     ``today`` anchors the dates tried (default: today, UTC), so the values
     suit guards that compare dates with ``now`` when the route is walked.
     """
-    parent = _bfs(p)
     solver = _Solver(p, today or dt.datetime.now(dt.UTC).date())
     routes = []
     for final in p.finals:
-        if final not in parent:
-            continue
-        hops: list[tuple[str, Transition]] = []
-        stage = final
-        while stage != p.initial:
-            src, t = parent[stage]
-            hops.append((src, t))
-            stage = src
-        route = Route(final, p.stages[final].outcome)
-        route.intake = {n: solver.candidates(n, [])[0] for n, f in p.fields.items() if f.required}
-        data: dict[str, Any] = dict(route.intake)
-        for src, t in reversed(hops):
-            inputs = solver.solve(route, data, src, t)
-            if inputs is None:
-                inputs = {}
-                route.unsolved.append(f"{src} --{t.trigger}-->: " + "; ".join(g.check for g in t.guards))
-            route.steps.append(Step(src, t.trigger, t.dest, _roles(p, src, t), list(t.requires), inputs))
-        routes.append(route)
+        first: Route | None = None
+        for hops in _simple_paths(p, final):
+            route = _walk(p, solver, final, hops)
+            if not route.unsolved:
+                routes.append(route)
+                break
+            first = first or route
+        else:
+            if first is not None:
+                routes.append(first)
     return routes

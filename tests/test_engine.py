@@ -217,7 +217,8 @@ def test_refusal_reasons_never_quote_a_confidential_value(mini: Engine, tmp_path
     v2.write_text(MINI.read_text().replace("version: 1", "version: 2")
                   .replace("  notes: {type: text}",
                            "  notes: {type: text}\n  sealed_bid: {type: money, confidential: true}")
-                  .replace("    updates: [pricing]", "    updates: [pricing, sealed_bid]"), encoding="utf-8")
+                  .replace("    to: review\n    roles: [officer]\n", "    to: review\n    roles: [officer]\n"
+                                                                  "    updates: [sealed_bid]\n"), encoding="utf-8")
     mini.publish(v2, actor="ana")
     pid = mini.intake("mini", MINI_DATA, actor="ana")
     with pytest.raises(Refused) as info:
@@ -235,3 +236,11 @@ def test_publish_by_unknown_user_is_refused_and_recorded(mini: Engine, tmp_path)
     last = json.loads(mini.entries("registry")[-1].body)
     assert (last["kind"], last["actor"], last["trigger"]) == ("refusal", "mallory", "publish")
     assert [p["version"] for p in mini.pathways()] == [1]
+
+
+def test_intake_cannot_set_what_staff_record_later(mini: Engine) -> None:
+    """A vendor's intake data must not skip a step: fields a transition records are refused at intake."""
+    with pytest.raises(InvalidData) as info:
+        mini.intake("mini", {**MINI_DATA, "notes": "approved already"}, actor="ana")
+    assert info.value.problems == ["notes: recorded by staff with 'note' (officer, legal), not at intake "
+                                   "(a definition can allow it with 'at_intake: true')"]

@@ -48,7 +48,8 @@ fields:
   vendor: {type: string, required: true}
   abstract: {type: text, required: true, description: "Public, non-proprietary summary"}
   value: {type: money, required: true}
-  pricing: {type: text, confidential: true, description: "Data marked under the FAR 15.609 restrictive legend"}
+  pricing: {type: text, confidential: true, at_intake: true,
+            description: "Data marked under the FAR 15.609 restrictive legend"}
   score: {type: integer, minimum: 0, maximum: 100}
 initial: received
 stages:
