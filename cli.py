@@ -250,11 +250,22 @@ def users() -> None:
 def users_add(ctx: click.Context, name: str, roles: tuple[str, ...], actor: str | None) -> None:
     """Add a user, or give an existing user more roles.
 
+    The first user also gets the built-in 'admin' role; after that only an
+    admin may grant roles. Each grant is recorded in the registry chain.
+
     \b
     Example: pathways users add ana --role intake_officer --role legal
     """
-    have = _engine(ctx).add_user(name, roles, actor=_actor(actor) if actor else None)
+    from pathways.model import ADMIN
+    from pathways.structure import hint
+
+    eng = _engine(ctx)
+    have = eng.add_user(name, roles, actor=_actor(actor))
     click.echo(f"{name}: {', '.join(have)}")
+    known = eng.roles_in_use()
+    for role in roles:
+        if known and role not in known and role != ADMIN:
+            click.echo(f"warning: no published pathway has the role '{role}'{hint(role, sorted(known))}", err=True)
 
 
 @users.command("list")

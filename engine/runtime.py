@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -24,7 +25,7 @@ from sqlalchemy import func, select, text
 from pathways import Pathway, load, loads
 from pathways.errors import NotFound, UsageError
 from pathways.fields import FieldProblem, check_data, clean_text
-from pathways.model import CLOCK, Transition
+from pathways.model import ADMIN, CLOCK, Transition
 from pathways.structure import hint
 
 from . import storage as st
@@ -35,6 +36,9 @@ from .errors import Conflict, InvalidData, Refused
 from .hotpath import Statements
 from .machines import Compiled, compile_pathway
 from .verification import ChainReport, verify_chains
+
+USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+ROLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def _utcnow() -> dt.datetime:
@@ -94,25 +98,49 @@ class Engine:
         return digest
 
     def add_user(self, name: str, roles: Iterable[str], *, actor: str | None = None) -> list[str]:
-        """Create a user, or add roles to one; recorded in the registry chain. Returns their roles."""
+        """Create a user, or add roles to one; recorded in the registry chain. Returns their roles.
+
+        The first user gets the built-in ``admin`` role too; after that only an
+        admin may grant roles (a refused grant is recorded). ``--as`` names who
+        acts, it does not prove it: whoever can reach the database is trusted,
+        and the registry chain keeps who granted what.
+        """
         name, roles = name.strip(), [r.strip() for r in roles]
-        if not name or name == CLOCK:
-            raise UsageError(f"'{name}' cannot be a user name" + (" (the clock is built in)" if name == CLOCK else ""))
-        if not roles or CLOCK in roles or not all(roles):
-            raise UsageError("give one or more --role (not 'clock', which only the engine's clock holds)")
+        if name == CLOCK or not USER_NAME.fullmatch(name):
+            raise UsageError(f"'{name}' cannot be a user name: use letters, digits and . _ @ - (e.g. ana.lopez)"
+                             + ("; the clock is built in" if name == CLOCK else ""))
+        if not roles or CLOCK in roles or not all(ROLE_NAME.fullmatch(r) for r in roles):
+            raise UsageError("give one or more --role, each a lower-case name (not 'clock', which only the "
+                             "engine's clock holds)")
+        refused = None
         with self.db.begin() as conn:
             self._lock_registry(conn)
             row = conn.execute(select(st.users.c.roles).where(st.users.c.name == name)).first()
             have = json.loads(row.roles) if row else []
             merged = sorted(set(have) | set(roles))
-            if row is None:
-                conn.execute(st.users.insert().values(name=name, roles=json.dumps(merged),
-                                                      created_at=timestamp(self.clock())))
-            elif merged != have:
-                conn.execute(st.users.update().where(st.users.c.name == name).values(roles=json.dumps(merged)))
-            if merged != have:
-                self._registry(conn, "user", actor or name, input={"name": name, "roles": merged})
+            first = conn.execute(select(func.count()).select_from(st.users)).scalar() == 0
+            by = actor or name
+            if first:
+                merged = sorted({*merged, ADMIN})
+            elif merged != have and ADMIN not in (self._roles(conn, by) or []):
+                reason = f"{by} may not grant roles: only a user with the '{ADMIN}' role may"
+                self._registry(conn, "refusal", by, trigger="users add", input={"name": name, "roles": roles},
+                               reasons=[reason])
+                refused = Refused([reason])
+            if refused is None and merged != have:
+                if row is None:
+                    conn.execute(st.users.insert().values(name=name, roles=json.dumps(merged),
+                                                          created_at=timestamp(self.clock())))
+                else:
+                    conn.execute(st.users.update().where(st.users.c.name == name).values(roles=json.dumps(merged)))
+                self._registry(conn, "user", by, input={"name": name, "roles": merged})
+        if refused:
+            raise refused
         return merged
+
+    def roles_in_use(self) -> set[str]:
+        """Every role some published pathway declares (to catch a misspelt --role)."""
+        return {role for p in self.pathways() for role in self.pathway(p["id"], p["version"]).roles}
 
     def users(self) -> list[dict[str, Any]]:
         with self.db.begin() as conn:

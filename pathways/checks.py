@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from .env import guard_env
 from .guards import check_guard
-from .model import CLOCK, RESERVED_FIELDS, Pathway
+from .model import ADMIN, CLOCK, RESERVED_FIELDS, Pathway
 from .structure import hint
 from .yamlsource import Document, Path
 
@@ -82,6 +82,9 @@ def check_roles(p: Pathway, doc: Document) -> None:
     if CLOCK in p.roles:
         doc.key_problem(("roles", CLOCK), "'clock' is a built-in role (it fires deadline transitions); "
                         "do not declare it")
+    if ADMIN in p.roles:
+        doc.key_problem(("roles", ADMIN), "'admin' is a built-in role (it grants roles to users); "
+                        "name the pathway's role for what it does")
     clock = _clock_triggers(p)
     for i, t in enumerate(p.transitions):
         if not t.roles and not any((s, t.trigger) in clock for s in t.sources):

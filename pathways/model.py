@@ -17,6 +17,8 @@ from typing import Any
 
 #: The built-in role that fires deadline transitions (a stage's ``on_expiry``).
 CLOCK = "clock"
+#: The built-in role that may grant roles to users (the first user has it).
+ADMIN = "admin"
 
 #: Field names the engine puts on ``proposal`` itself; definitions cannot reuse them.
 RESERVED_FIELDS = frozenset({"id", "state", "days_in_stage"})

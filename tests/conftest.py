@@ -97,8 +97,9 @@ MINI_DATA = {"vendor": "Acme Sensors", "value": "12000", "pricing": "unit price 
 
 @pytest.fixture
 def mini(engine: object) -> object:
-    """An engine with the mini pathway published and staff: ana (officer), lee (legal)."""
+    """An engine with the mini pathway published and staff: ana (officer, and admin as the first user),
+    lee (legal)."""
     engine.add_user("ana", ["officer"])
-    engine.add_user("lee", ["legal"])
+    engine.add_user("lee", ["legal"], actor="ana")
     engine.publish(MINI, actor="ana")
     return engine

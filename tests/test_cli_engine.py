@@ -18,7 +18,7 @@ def db(tmp_path: Path, runner: CliRunner) -> list[str]:
     """``--db`` args for a database with the mini pathway, ana (officer) and lee (legal)."""
     base = ["--db", f"sqlite:///{tmp_path / 'cli.db'}"]
     for name, role in (("ana", "officer"), ("lee", "legal")):
-        assert runner.invoke(cli, [*base, "users", "add", name, "--role", role]).exit_code == 0
+        assert runner.invoke(cli, [*base, "users", "add", name, "--role", role, "--as", "ana"]).exit_code == 0
     assert runner.invoke(cli, [*base, "publish", str(MINI), "--as", "ana"]).exit_code == 0
     return base
 
@@ -127,3 +127,9 @@ def test_database_from_environment(runner: CliRunner, tmp_path: Path) -> None:
 def test_graph_of_a_published_id(runner: CliRunner, db: list[str]) -> None:
     result = runner.invoke(cli, [*db, "graph", "mini"])
     assert result.exit_code == 0 and "review --> approved: approve? (legal)" in result.stdout
+
+
+def test_misspelt_role_is_warned_about(runner: CliRunner, db: list[str]) -> None:
+    result = runner.invoke(cli, [*db, "users", "add", "carol", "--role", "offcer", "--as", "ana"])
+    assert result.exit_code == 0
+    assert "warning: no published pathway has the role 'offcer' (did you mean 'officer'?)" in result.stderr

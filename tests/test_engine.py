@@ -244,3 +244,21 @@ def test_intake_cannot_set_what_staff_record_later(mini: Engine) -> None:
         mini.intake("mini", {**MINI_DATA, "notes": "approved already"}, actor="ana")
     assert info.value.problems == ["notes: recorded by staff with 'note' (officer, legal), not at intake "
                                    "(a definition can allow it with 'at_intake: true')"]
+
+
+def test_only_an_admin_grants_roles_and_refusals_are_recorded(mini: Engine) -> None:
+    assert [u["roles"] for u in mini.users() if u["name"] == "ana"] == [["admin", "officer"]]
+    with pytest.raises(Refused, match="only a user with the 'admin' role"):
+        mini.add_user("lee", ["officer"], actor="lee")  # self-promotion
+    with pytest.raises(Refused):
+        mini.add_user("mallory", ["legal"], actor="mallory")
+    last = json.loads(mini.entries("registry")[-1].body)
+    assert (last["kind"], last["actor"], last["trigger"]) == ("refusal", "mallory", "users add")
+    assert [u["name"] for u in mini.users()] == ["ana", "lee"]
+    assert mini.add_user("lee", ["officer"], actor="ana") == ["legal", "officer"]
+
+
+@pytest.mark.parametrize("name", ["bad name!", "", "-x", "a" * 65])
+def test_user_names_are_plain(mini: Engine, name: str) -> None:
+    with pytest.raises(UsageError, match="cannot be a user name"):
+        mini.add_user(name, ["officer"], actor="ana")

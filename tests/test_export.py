@@ -121,7 +121,7 @@ def build_record(engine: Any, clock: FakeClock, folder: Path, *, vendor: str = H
     for name, content in files.items():
         (folder / name).write_bytes(content)
     engine.add_user("ana", ["intake_officer"])
-    engine.add_user("eve", ["evaluator"])
+    engine.add_user("eve", ["evaluator"], actor="ana")
     engine.publish(folder / "mini.yaml", actor="ana")
     pid = engine.intake("mini", {"vendor": vendor, "abstract": "Smart sensors *for* the [river](http://x) walk",
                                  "value": "12000", "pricing": PRICING}, actor="ana",
