@@ -115,17 +115,23 @@ def cli(ctx: click.Context, db: str) -> None:
 def validate(paths: tuple[str, ...], as_json: bool) -> None:
     """Check pathway definitions (files or folders) and report every problem.
 
-    Problems print as PATH:LINE:COL: error|warning: message. Exit 1 if any error.
+    Problems print as PATH:LINE:COL: error|warning: message. Exit 1 if any
+    error; 2 if a file could not be read at all (the others are still checked).
 
     \b
     Example: pathways validate definitions/
     """
-    from pathways import check_file, expand
+    from pathways import Problem, check_file, expand
 
     problems = []
     results = []
+    unreadable = False
     for path in expand(paths):
-        pathway, found = check_file(path)
+        try:
+            pathway, found = check_file(path)
+        except UsageError as error:  # report it as the file's problem and go on with the others
+            unreadable = True
+            pathway, found = None, [Problem(str(path), 1, 1, "error", error.message.removeprefix(f"{path}: "))]
         problems.extend(found)
         results.append((path, pathway))
     errors = [p for p in problems if p.severity == "error"]
@@ -142,7 +148,7 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
     if not as_json:
         click.echo(f"{len(results)} file(s): {len(errors)} error(s), {warnings} warning(s)", err=True)
     if errors:
-        sys.exit(1)
+        sys.exit(2 if unreadable else 1)
 
 
 @cli.command()
@@ -217,18 +223,24 @@ def paths(ctx: click.Context, pathway: str, as_json: bool) -> None:
 def publish(ctx: click.Context, paths: tuple[str, ...], actor: str | None, as_json: bool) -> None:
     """Store pathway versions so proposals can start on them.
 
-    The same content again is a no-op; the same id and version with other
-    content is refused (raise 'version' in the file to change the rules).
+    Every file is checked first and all are stored in one transaction: a
+    folder with one bad file publishes nothing. The same content again is a
+    no-op; the same id and version with other content is refused (raise
+    'version' in the file to change the rules).
 
     \b
     Example: pathways publish definitions/ --as ana
     """
-    from pathways import expand
+    from pathways import DefinitionError, check_file, expand
 
-    eng = _engine(ctx)
+    files = expand(paths)
+    checked = [(path, *check_file(path)) for path in files]
+    problems = [p for _, pathway, found in checked if pathway is None for p in found]
+    if problems:
+        raise DefinitionError(problems)
+    results = _engine(ctx).publish_all([pathway for _, pathway, _ in checked], actor=_actor(actor))
     out = []
-    for path in expand(paths):
-        pathway, created = eng.publish(path, actor=_actor(actor))
+    for path, (pathway, created) in zip(files, results, strict=True):
         out.append({"id": pathway.id, "version": pathway.version, "sha256": pathway.sha256, "published": created})
         if not as_json:
             what = "published" if created else "already published"

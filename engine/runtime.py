@@ -160,23 +160,34 @@ class Engine:
         content raises ``Conflict`` (raise ``version`` to change the rules).
         """
         pathway = source if isinstance(source, Pathway) else load(source)
+        return self.publish_all([pathway], actor=actor)[0]
+
+    def publish_all(self, pathways: Iterable[Pathway], *, actor: str) -> list[tuple[Pathway, bool]]:
+        """Store several versions in one transaction: all of them, or none (a folder of definitions)."""
+        pathways = list(pathways)
+        out: list[tuple[Pathway, bool]] = []
         with self.db.begin() as conn:
             self._lock_registry(conn)
             if self._roles(conn, actor) is None:  # recorded, committed, then raised below
                 reason = f"unknown user '{actor}': add them first with 'pathways users add'"
-                self._registry(conn, "refusal", actor, trigger="publish", pathway=pathway.ref, reasons=[reason])
+                for pathway in pathways:
+                    self._registry(conn, "refusal", actor, trigger="publish", pathway=pathway.ref, reasons=[reason])
                 refused: Refused | None = Refused([reason])
             else:
                 refused = None
-                if self._stored(conn, pathway):
-                    return pathway, False
-                conn.execute(st.pathway_versions.insert().values(
-                    pathway_id=pathway.id, version=pathway.version, sha256=pathway.sha256, source=pathway.source,
-                    title=pathway.title, published_at=timestamp(self.clock()), published_by=actor))
-                self._registry(conn, "publish", actor, pathway=pathway.ref)
+                for pathway in pathways:
+                    if self._stored(conn, pathway):
+                        out.append((pathway, False))
+                        continue
+                    conn.execute(st.pathway_versions.insert().values(
+                        pathway_id=pathway.id, version=pathway.version, sha256=pathway.sha256,
+                        source=pathway.source, title=pathway.title, published_at=timestamp(self.clock()),
+                        published_by=actor))
+                    self._registry(conn, "publish", actor, pathway=pathway.ref)
+                    out.append((pathway, True))
         if refused:
             raise refused
-        return pathway, True
+        return out
 
     def _stored(self, conn: Any, pathway: Pathway) -> bool:
         """Whether this exact version is published; ``Conflict`` if its id+version holds other rules."""

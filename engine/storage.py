@@ -15,11 +15,12 @@ refuse UPDATE and DELETE on the audit tables: entries are append-only.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine as SAEngine
 from sqlalchemy import LargeBinary, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Column, Field, SQLModel
 
@@ -163,27 +164,36 @@ def connect(url: str, *, synchronous: str = "FULL") -> SAEngine:
     except ArgumentError:
         raise UsageError(f"--db '{url}' is not a database URL; use sqlite:///FILE or postgresql://HOST/DB") from None
     backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        if parsed.database in (None, "", ":memory:"):
-            raise UsageError("an in-memory database would forget the audit trail; use sqlite:///FILE")
-        # Every transaction is an ``engine.begin()`` block that commits or rolls back,
-        # so the pool's rollback-on-return would only repeat it (a call per transition).
+    if backend not in ("sqlite", "postgresql"):
+        raise UsageError(f"unsupported database '{backend}'; use sqlite:///FILE or postgresql://HOST/DB")
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise UsageError("an in-memory database would forget the audit trail; use sqlite:///FILE")
+    where = parsed.render_as_string(hide_password=True)
+    try:
+        engine = _create(parsed, synchronous)
+        create_schema(engine)
+    except ModuleNotFoundError as exc:  # a database driver missing from this installation
+        raise UsageError(f"cannot open {where}: its driver '{exc.name}' is not installed") from None
+    except UsageError:
+        raise
+    except Exception as exc:
+        if backend == "sqlite" and not Path(parsed.database).parent.is_dir():
+            raise UsageError(f"cannot open {where}: the folder {Path(parsed.database).parent} does not exist") \
+                from None
+        raise UsageError(f"cannot open database {where}: {str(exc).splitlines()[0]}") from None
+    return engine
+
+
+def _create(parsed: URL, synchronous: str) -> SAEngine:
+    # Every transaction is an ``engine.begin()`` block that commits or rolls back,
+    # so the pool's rollback-on-return would only repeat it (a call per transition).
+    if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, pool_reset_on_return=None)
         _sqlite_setup(engine, synchronous)
-    elif backend == "postgresql":
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = create_engine(parsed, pool_reset_on_return=None)
-    else:
-        raise UsageError(f"unsupported database '{backend}'; use sqlite:///FILE or postgresql://HOST/DB")
-    try:
-        create_schema(engine)
-    except Exception as exc:
-        if isinstance(exc, UsageError):
-            raise
-        raise UsageError(f"cannot open database {parsed.render_as_string(hide_password=True)}: "
-                         f"{str(exc).splitlines()[0]}") from None
-    return engine
+        return engine
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(parsed, pool_reset_on_return=None)
 
 
 def create_schema(engine: SAEngine) -> None:

@@ -133,3 +133,28 @@ def test_misspelt_role_is_warned_about(runner: CliRunner, db: list[str]) -> None
     result = runner.invoke(cli, [*db, "users", "add", "carol", "--role", "offcer", "--as", "ana"])
     assert result.exit_code == 0
     assert "warning: no published pathway has the role 'offcer' (did you mean 'officer'?)" in result.stderr
+
+
+def test_publishing_a_folder_with_one_bad_file_publishes_nothing(runner: CliRunner, db: list[str],
+                                                                 tmp_path: Path) -> None:
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(MINI.read_text().replace("version: 1", "version: 2"), encoding="utf-8")
+    bad = MINI.read_text().replace("id: mini", "id: other").replace("to: review", "to: reveiw")
+    (folder / "b.yaml").write_text(bad, encoding="utf-8")
+    result = runner.invoke(cli, [*db, "publish", str(folder), "--as", "ana"])
+    assert result.exit_code == 1
+    assert f"{folder / 'b.yaml'}:" in result.stderr and "reveiw" in result.stderr
+    from engine import Engine
+
+    with Engine(db[1]) as eng:
+        assert [p["version"] for p in eng.pathways()] == [1]
+
+
+def test_validate_reports_an_unreadable_file_and_checks_the_rest(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_bytes(b"\xff\xfe\x00binary")
+    (tmp_path / "good.yaml").write_text(MINI.read_text(), encoding="utf-8")
+    result = runner.invoke(cli, ["validate", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'bad.yaml'}:1:1: error: not UTF-8 text" in result.stderr
+    assert f"ok  {tmp_path / 'good.yaml'}" in result.stdout
