@@ -396,7 +396,8 @@ def show(ctx: click.Context, proposal_id: str, as_json: bool) -> None:
     click.echo(f"stage: {s['state']}  {status}")
     for key, value in s["data"].items():
         mark = " (confidential)" if key in s["confidential"] else ""
-        click.echo(f"  {key}: {value}{mark}")
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        click.echo(f"  {key}: {shown}{mark}")
     if s["available"]:
         click.echo("next:")
         for a in s["available"]:

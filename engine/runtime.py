@@ -375,7 +375,8 @@ class Engine:
         reasons: list[str] = []
         role = None
         if roles is None:
-            reasons.append(f"unknown user '{actor}': add them first with 'pathways users add'")
+            reasons.append(f"'{CLOCK}' acts only through 'pathways tick', when a deadline is due" if actor == CLOCK
+                           else f"unknown user '{actor}': add them first with 'pathways users add'")
         if t is None:
             if trigger not in pathway.triggers():
                 reasons.append(f"'{trigger}' is not a trigger of pathway '{pathway.id}'"
@@ -453,7 +454,8 @@ class Engine:
         stage = pathway.stages[row.state]
         available = []
         for t in pathway.leaving(row.state):
-            roles = list(t.roles) + ([CLOCK] if stage.deadline and stage.deadline.fires == t.trigger else [])
+            clock = stage.deadline and stage.deadline.fires == t.trigger and CLOCK not in t.roles
+            roles = list(t.roles) + ([CLOCK] if clock else [])
             available.append({"trigger": t.trigger, "to": t.dest, "roles": roles, "requires": list(t.requires),
                               "updates": list(t.updates)})
         now = timestamp(self.clock())
@@ -466,6 +468,8 @@ class Engine:
 
     def list(self, *, pathway: str | None = None, state: str | None = None,
              overdue: bool = False) -> list[dict[str, Any]]:
+        """Proposals, filtered; a filter naming no published pathway or stage is a usage error."""
+        self._check_filters(pathway, state)
         p = st.proposals
         query = select(p.c.id, p.c.pathway_id, p.c.version, p.c.state, p.c.entered_at, p.c.due_at).order_by(p.c.id)
         if pathway:
@@ -480,6 +484,18 @@ class Engine:
         return [{"id": r.id, "pathway": r.pathway_id, "version": r.version, "state": r.state,
                  "entered_at": r.entered_at, "due_at": r.due_at, "overdue": bool(r.due_at and r.due_at < now)}
                 for r in rows]
+
+    def _check_filters(self, pathway: str | None, state: str | None) -> None:
+        """A misspelt filter would silently list nothing: say so, with a hint."""
+        published = self.pathways()
+        if pathway and pathway not in {p["id"] for p in published}:
+            raise NotFound(f"--pathway: no published pathway '{pathway}'"
+                           f"{hint(pathway, sorted({p['id'] for p in published}))}")
+        if state:
+            stages = {s for p in published if not pathway or p["id"] == pathway
+                      for s in self.pathway(p["id"], p["version"]).stages}
+            if state not in stages:
+                raise UsageError(f"--state: no stage '{state}'{hint(state, sorted(stages))}")
 
     def entries(self, chain: str) -> list[st.AuditEntry]:
         """The stored entries of one chain, in seq order (bytes as hashed)."""

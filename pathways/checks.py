@@ -241,7 +241,21 @@ RULES: tuple[Callable[[Pathway, Document], None], ...] = (
 )
 
 
+def _errors(doc: Document) -> int:
+    return sum(1 for x in doc.problems if x.severity == "error")
+
+
 def run_all(p: Pathway, doc: Document) -> None:
-    """Run every rule; problems accumulate on ``doc.problems``."""
+    """Run every rule; problems accumulate on ``doc.problems``.
+
+    The graph rules are skipped when a stage, role or field name is already
+    wrong: one misspelt ``to:`` would otherwise also report every stage
+    behind it as unreachable, burying the cause under its effects.
+    """
+    before = _errors(doc)
+    check_references(p, doc)
+    names_wrong = _errors(doc) > before
     for rule in RULES:
+        if rule is check_references or (rule is check_graph and names_wrong):
+            continue
         rule(p, doc)

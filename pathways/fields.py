@@ -56,6 +56,8 @@ def _decimal(field: Field, raw: Any) -> Decimal:
 
 
 def _bounds(field: Field, number: Decimal | int) -> None:
+    if field.type == "money" and field.minimum is None and number < 0:
+        raise FieldProblem(f"{field.name}: {number} is negative; an amount is 0 or more")
     if field.minimum is not None and number < Decimal(str(field.minimum)):
         raise FieldProblem(f"{field.name}: {number} is below the minimum {field.minimum}")
     if field.maximum is not None and number > Decimal(str(field.maximum)):
@@ -68,8 +70,11 @@ def coerce(field: Field, raw: Any) -> Any:
     if raw is None:
         raise FieldProblem(f"{field.name}: a value is required (got nothing)")
     if kind in ("string", "text", "enum"):
-        if not isinstance(raw, (str, int, float)) or isinstance(raw, bool):
-            raise FieldProblem(f"{field.name}: expected text, got {type(raw).__name__}")
+        if isinstance(raw, bool):  # YAML reads unquoted yes/no/on/off as true/false
+            raise FieldProblem(f"{field.name}: expected text, got {str(raw).lower()}; if you meant the word, "
+                               "quote it (\"no\")")
+        if not isinstance(raw, (str, int, float)):
+            raise FieldProblem(f"{field.name}: expected text, got a {type(raw).__name__}")
         text = clean_text(field.name, str(raw))
         if kind == "string" and "\n" in text:
             raise FieldProblem(f"{field.name}: must be one line (use a 'text' field for long text)")

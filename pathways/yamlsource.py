@@ -37,6 +37,15 @@ _CORE = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {_CORE + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
 _YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
 _TRUE_FALSE = {"true": True, "false": False}
+#: Plain-words fixes for the YAML parser's most common complaints.
+_SYNTAX_HINTS = (
+    ("'\\t'", ": YAML does not allow tabs for indentation; indent with spaces"),
+    ("expected <block end>", ": check this line's indentation against the lines above it"),
+    ("mapping values are not allowed here", ": a value containing ': ' must be quoted"),
+    ("could not find expected ':'", ": a key needs ': ' after it (or quote the text)"),
+    ("expected ',' or ']'", ": a [list] is not closed; add the ']'"),
+    ("expected ',' or '}'", ": a {mapping} is not closed; add the '}'"),
+)
 
 
 @dataclass
@@ -159,6 +168,7 @@ def read(text: str, path: str) -> Document:
         ctx = exc.context_mark
         if ctx is not None and exc.problem_mark is not None and ctx.line != exc.problem_mark.line:
             what += f" (it started at line {ctx.line + 1}, column {ctx.column + 1})"
+        what += next((fix for cause, fix in _SYNTAX_HINTS if cause in what), "")
         doc.problem_at((line, col), f"YAML syntax: {what}")
         return doc
     except yaml.YAMLError as exc:  # e.g. multiple documents

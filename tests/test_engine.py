@@ -262,3 +262,22 @@ def test_only_an_admin_grants_roles_and_refusals_are_recorded(mini: Engine) -> N
 def test_user_names_are_plain(mini: Engine, name: str) -> None:
     with pytest.raises(UsageError, match="cannot be a user name"):
         mini.add_user(name, ["officer"], actor="ana")
+
+
+def test_money_is_not_negative_unless_the_field_allows_it(mini: Engine) -> None:
+    with pytest.raises(InvalidData, match="value: -5 is negative"):
+        mini.intake("mini", {**MINI_DATA, "value": "-5"}, actor="ana")
+
+
+def test_misspelt_list_filters_are_errors_with_hints(mini: Engine) -> None:
+    with pytest.raises(NotFound, match="did you mean 'mini'"):
+        mini.list(pathway="mnii")
+    with pytest.raises(UsageError, match="did you mean 'review'"):
+        mini.list(state="reveiw")
+    assert mini.list(pathway="mini", state="review") == []
+
+
+def test_the_clock_cannot_be_named_with_as(mini: Engine) -> None:
+    pid = mini.intake("mini", MINI_DATA, actor="ana")
+    with pytest.raises(Refused, match="acts only through 'pathways tick'"):
+        mini.advance(pid, "decline", actor="clock", rationale="x")

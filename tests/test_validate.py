@@ -299,3 +299,15 @@ def test_validate_does_not_import_the_database_layer() -> None:
             "assert not bad, bad")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_misspelt_stage_is_reported_without_its_cascade() -> None:
+    """One wrong ``to:`` must not bury itself under 'cannot be reached' for every stage behind it."""
+    text = BASE.replace("    to: review", "    to: reveiw")
+    messages = [p.message for p in problems_of(text) if p.severity == "error"]
+    assert len(messages) == 1 and "did you mean 'review'" in messages[0]
+
+
+def test_tab_indentation_gets_a_plain_fix() -> None:
+    (problem,) = problems_of(BASE.replace("  officer: screens", "\tofficer: screens"))
+    assert "indent with spaces" in problem.message
