@@ -4,6 +4,7 @@ A bundle is a folder::
 
     trail.jsonl     the stored bytes of every entry, one per line, exactly as hashed
     manifest.json   proposal, pathway (id, version, sha256 and its YAML text), count, head, time, public?
+    pathway.json    the rules in their canonical JSON form: its sha256 is the one every entry names
     secrets.json    private bundles only: each confidential value with its salt
     attachments/    private bundles only: the attached files, named by their sha256
     report.html     the record as a page (a rendering, not the record)
@@ -30,13 +31,14 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import escape
 
 from pathways.errors import PathwaysError, UsageError
+from pathways.load import canonical_form
+from pathways.resources import templates
 
 from .report import Report, build_report, report_text
 
@@ -67,7 +69,7 @@ class Bundle:
 
 def verifier_source() -> bytes:
     """The bundle's ``verify.py``, copied verbatim from the installed templates."""
-    return resources.files("engine.templates").joinpath("verify.py").read_bytes()
+    return templates().joinpath("verify.py").read_bytes()
 
 
 def manifest(report: Report) -> dict[str, Any]:
@@ -95,9 +97,13 @@ def _json_bytes(value: Any) -> bytes:
 
 def _files(engine: Engine, report: Report) -> dict[str, bytes]:
     """Every file of the bundle, by relative path."""
+    rules = canonical_form(report.pathway)
+    if hashlib.sha256(rules).hexdigest() != report.pathway.sha256:
+        raise PathwaysError(f"stored pathway {report.pathway.id} v{report.pathway.version} does not match its sha256")
     files = {
         "trail.jsonl": b"".join(body + b"\n" for body in report.bodies),
         "manifest.json": _json_bytes(manifest(report)),
+        "pathway.json": rules,
         "report.html": report_text(report, "html").encode("utf-8"),
         "verify.py": verifier_source(),
     }

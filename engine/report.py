@@ -25,7 +25,6 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FunctionLoader, StrictUndefined
@@ -33,6 +32,7 @@ from markupsafe import Markup
 
 from pathways.errors import UsageError
 from pathways.model import CLOCK, Pathway
+from pathways.resources import templates
 
 from .audit import timestamp
 
@@ -49,7 +49,7 @@ DISCLOSURE_WORDS = re.compile(r"proprietar|confidential|restrictive legend|trade
 
 
 def _template_source(name: str) -> tuple[str, str, Callable[[], bool]]:
-    resource = resources.files("engine.templates").joinpath(name)
+    resource = templates().joinpath(name)
     if not resource.is_file():
         from jinja2 import TemplateNotFound
 

@@ -36,6 +36,15 @@ def _read_text(path: Path) -> str:
         raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
 
 
+def canonical_form(pathway: Pathway) -> bytes:
+    """The bytes a pathway's sha256 is taken over: RFC 8785 JSON of its parsed definition.
+
+    Exported with every bundle (``pathway.json``), so a reviewer with nothing
+    but Python can tie the rules to the sha256 each audit entry names.
+    """
+    return canonical_bytes(read(pathway.source, pathway.path).data)
+
+
 def analyse(text: str, path: str) -> tuple[Pathway | None, list[Problem]]:
     """Run every check on definition text; the model comes back only if error-free."""
     doc: Document = read(text, path)

@@ -20,7 +20,9 @@ Checked, stopping at the first problem:
    a value for every salted hash;
 4. ``attachments/<sha256>``: each file's sha256 and size match an entry's
    attachment; a private bundle holds the file of every attachment recorded
-   on a non-refusal entry (the engine keeps no files of refused attempts).
+   on a non-refusal entry;
+5. ``pathway.json``, the rules in force, hashes to the pathway sha256 that
+   the manifest and every entry name.
 
 Limits, said plainly:
 
@@ -29,10 +31,11 @@ Limits, said plainly:
   RFC 8785 for strings, integers, booleans, null, lists and objects with
   ASCII keys, which is all an entry holds (money is a string; floats are
   refused at write time). A float anywhere is reported as non-canonical.
-- The pathway's sha256 is taken over the RFC 8785 form of the *parsed* YAML,
-  which needs a YAML parser; this script only checks that every entry names
-  the manifest's pathway sha256. To tie the YAML text in the manifest to it,
-  run ``pathways validate`` on that text and compare the sha256 it prints.
+- The pathway's sha256 is taken over the RFC 8785 form of the *parsed*
+  YAML. ``pathway.json`` holds exactly those bytes, so the rules are checked
+  here; the YAML text in the manifest is the same rules as the officer wrote
+  them (comments included) and needs a YAML parser to compare: run
+  ``pathways validate`` on it and compare the sha256 it prints.
 - ``report.html`` is a rendering for reading, not part of the record.
 
 Exit status: 0 intact; 1 a check failed (the first bad line and why on
@@ -271,6 +274,16 @@ def check_attachments(folder, m, entries):
     return len(names)
 
 
+def check_rules(folder, m):
+    """pathway.json is the canonical form of the rules whose sha256 the entries name."""
+    rules = read(folder, "pathway.json")
+    actual = hashlib.sha256(rules).hexdigest()
+    if actual != m["pathway"]["sha256"]:
+        raise Bad(f"pathway.json: hashes to {actual}, but the manifest and entries name "
+                  f"{m['pathway']['sha256']}: the rules were changed")
+    parse_json(rules, "pathway.json")
+
+
 def main(argv):
     if len(argv) != 1 or not os.path.isdir(argv[0]):
         print("usage: python3 verify.py DIR   (DIR: an exported bundle folder)", file=sys.stderr)
@@ -281,12 +294,13 @@ def main(argv):
         entries = check_trail(folder, m)
         values = check_secrets(folder, m, entries)
         files = check_attachments(folder, m, entries)
+        check_rules(folder, m)
     except Bad as bad:
         print(f"FAILED: {bad}", file=sys.stderr)
         return 1
     kind = "public" if m["public"] else "private"
     print(f"ok: {m['proposal']}: {len(entries)} entries intact, head {m['head']} ({kind} bundle; "
-          f"{values} confidential value(s) and {files} attachment(s) re-checked)")
+          f"{values} confidential value(s), {files} attachment(s) and the rules in pathway.json re-checked)")
     return 0
 
 

@@ -187,7 +187,7 @@ def test_private_bundle_verifies_offline(private_bundle: Path, tmp_path: Path) -
     done = run_verify(private_bundle, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ok: mini-0001: 6 entries intact")
-    assert "2 confidential value(s) and 2 attachment(s) re-checked" in done.stdout
+    assert "2 confidential value(s), 2 attachment(s) and the rules in pathway.json re-checked" in done.stdout
     assert "Traceback" not in done.stderr
 
 
@@ -219,7 +219,7 @@ def test_manifest_carries_the_rules_in_force(record: Record, private_bundle: Pat
 def test_private_bundle_holds_secrets_and_kept_files(record: Record, private_bundle: Path) -> None:
     names = sorted(p.relative_to(private_bundle).as_posix() for p in private_bundle.rglob("*") if p.is_file())
     kept = {hashlib.sha256(c).hexdigest() for n, c in record.attachments.items() if n != "draft-award.pdf"}
-    assert names == sorted(["manifest.json", "report.html", "secrets.json", "trail.jsonl", "verify.py",
+    assert names == sorted(["manifest.json", "pathway.json", "report.html", "secrets.json", "trail.jsonl", "verify.py",
                             *(f"attachments/{sha}" for sha in kept)])
     secrets = json.loads((private_bundle / "secrets.json").read_text(encoding="utf-8"))["secrets"]
     assert [(s["seq"], s["field"], s["value"]) for s in secrets] == [(1, "pricing", PRICING), (4, "pricing", REVISED)]
@@ -318,6 +318,10 @@ TAMPERS: list[tuple[str, Callable[[Path], None], str | re.Pattern[str]]] = [
     ("manifest_not_json", lambda b: (b / "manifest.json").write_text("{oops"), "manifest.json: not valid JSON"),
     ("manifest_head_wrong_type", on_manifest(lambda m: m.update(head=7)), "manifest.json: 'head'"),
     ("trail_missing", lambda b: (b / "trail.jsonl").unlink(), "trail.jsonl: cannot read"),
+    ("edit_the_rules", lambda b: (b / "pathway.json").write_bytes(
+        (b / "pathway.json").read_bytes().replace(b"\"max_value\":50000", b"\"max_value\":99000")),
+     "pathway.json: hashes to"),
+    ("rules_missing", lambda b: (b / "pathway.json").unlink(), "pathway.json: cannot read"),
     ("edit_a_confidential_value", on_secrets(lambda s: s["secrets"][0].update(value="Unit price 1.00")),
      "line 1: the kept value of confidential 'pricing' does not match"),
     ("edit_a_salt", on_secrets(lambda s: s["secrets"][1].update(salt="00" * 16)),
@@ -407,7 +411,8 @@ def test_any_changed_byte_is_caught_at_its_line(private_bundle: Path, data: st.D
 
 def test_public_bundle_contains_no_confidential_value_anywhere(record: Record, public_bundle: Path) -> None:
     files = [p for p in public_bundle.rglob("*") if p.is_file()]
-    assert sorted(p.name for p in files) == ["manifest.json", "report.html", "trail.jsonl", "verify.py"]
+    assert sorted(p.name for p in files) == ["manifest.json", "pathway.json", "report.html", "trail.jsonl",
+                                             "verify.py"]
     kept = record.engine.secrets(record.proposal)
     needles = {v.encode() for v in record.secrets}
     needles |= {html.escape(v).encode() for v in record.secrets}
