@@ -57,10 +57,12 @@ class Proposal(SQLModel, table=True):
 
     __tablename__ = "proposals"
     id: str = Field(primary_key=True)
-    pathway_id: str = Field(index=True)
+    # No secondary indexes: every transition would pay to update them, and a
+    # city's few thousand proposals are listed by a scan in milliseconds.
+    pathway_id: str
     version: int
     sha256: str
-    state: str = Field(index=True)
+    state: str
     data: str  # JSON of current field values (confidential ones included: this table is not exported)
     seq: int
     head: str
