@@ -2,7 +2,7 @@
 
 Measures, in one run: import time of each CEL package (whole process, median
 of several), the time to evaluate a typical guard with each, and the time
-our stdlib checker (``pathways.guards``) needs to parse and type-check one.
+our stdlib checker (``pathways.celcheck``) needs to parse and type-check one.
 
     python bench/bench_cel.py
 """
@@ -37,7 +37,7 @@ def main() -> None:
     import cel
     import celpy
 
-    from pathways import guards
+    from pathways import celcheck
 
     day = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
     context = {"proposal": {"value": 12000.0, "start_date": day, "end_date": day + dt.timedelta(days=90)},
@@ -52,18 +52,18 @@ def main() -> None:
     simple = "proposal.value <= pathway.limits.max_value"
     celpy_simple = env.program(env.compile(simple))
 
-    type_env = {"proposal": guards.ObjectType("proposal", {"value": guards.DOUBLE, "start_date": guards.TIMESTAMP,
-                                                            "end_date": guards.TIMESTAMP}),
-                "pathway": guards.ObjectType("pathway", {"limits": guards.ObjectType("limits",
-                                                                                      {"max_value": guards.INT})})}
-    assert guards.check_guard(GUARD, type_env) == []
+    type_env = {"proposal": celcheck.ObjectType("proposal", {"value": celcheck.DOUBLE, "start_date": celcheck.TIMESTAMP,
+                                                            "end_date": celcheck.TIMESTAMP}),
+                "pathway": celcheck.ObjectType("pathway", {"limits": celcheck.ObjectType("limits",
+                                                                                      {"max_value": celcheck.INT})})}
+    assert celcheck.check_guard(GUARD, type_env) == []
 
     base = process_seconds("pass")
     print(f"python {sys.version.split()[0]}; whole-process medians, interpreter start ({base * 1000:.0f} ms) removed")
     for label, code in (("import cel (common-expression-language)", "import cel"),
                         ("import celpy (cel-python)", "import celpy"),
                         ("import celpy + build its parser", "import celpy; celpy.Environment().compile('1 < 2')"),
-                        ("import pathways.guards (ours)", "import pathways.guards")):
+                        ("import pathways.celcheck (ours)", "import pathways.celcheck")):
         print(f"  {label:<42} {(process_seconds(code) - base) * 1000:7.1f} ms")
     print("per guard:")
     cel_us = per_call_us(lambda: program.execute(context), 20000)
@@ -72,7 +72,7 @@ def main() -> None:
           f"{per_call_us(lambda: celpy_simple.evaluate(activation), 2000):8.1f} µs")
     print(f"  celpy: parse a guard                        {per_call_us(lambda: env.compile(GUARD), 200):8.1f} µs")
     print(f"  ours: parse + type-check a guard            "
-          f"{per_call_us(lambda: guards.check_guard(GUARD, type_env), 2000):8.1f} µs")
+          f"{per_call_us(lambda: celcheck.check_guard(GUARD, type_env), 2000):8.1f} µs")
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ import itertools
 from collections import deque
 from collections.abc import Callable
 
+from .celcheck import check_guard
 from .env import guard_env
-from .guards import check_guard
 from .model import ADMIN, CLOCK, RESERVED_FIELDS, Pathway
 from .structure import hint
 from .yamlsource import Document, Path

@@ -9,7 +9,7 @@ shipped guard evaluates to a boolean.
 
 from __future__ import annotations
 
-from .guards import BOOL, DOUBLE, INT, STRING, TIMESTAMP, CelType, ListType, ObjectType
+from .celcheck import BOOL, DOUBLE, INT, STRING, TIMESTAMP, CelType, ListType, ObjectType
 from .model import Pathway, Transition
 
 #: Proposal field type -> the CEL type a guard sees. Money is a double in

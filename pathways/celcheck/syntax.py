@@ -1,4 +1,4 @@
-"""The syntax tree that :func:`pathways.cel.parser.parse` builds and the checker walks.
+"""The syntax tree that :func:`pathways.celcheck.parser.parse` builds and the checker walks.
 
 Frozen dataclasses, one per kind of CEL expression, each carrying the text
 offset that problems about it are reported at; kept in their own module so the

@@ -1,4 +1,4 @@
-"""Tests for pathways.guards: the pure-Python CEL parser and type checker behind `pathways validate`.
+"""Tests for pathways.celcheck: the pure-Python CEL parser and type checker behind `pathways validate`.
 
 The syntax tests are checked against the real CEL implementation (the Rust-backed `cel` package the
 engine runs guards with), so that a guard we accept is one the engine can compile, and vice versa.
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pathways.guards import (
+from pathways.celcheck import (
     BOOL,
     BYTES,
     DOUBLE,
