@@ -180,7 +180,7 @@ def test_same_engine_works_on_postgresql(pg_url: str, clock: FakeClock) -> None:
     eng = Engine(pg_url, clock=clock)
     try:
         eng.add_user("ana", ["officer"])
-        eng.add_user("lee", ["legal"])
+        eng.add_user("lee", ["legal"], actor="ana")
         eng.publish(MINI, actor="ana")
         pid = eng.intake("mini", MINI_DATA, actor="ana")
         eng.advance(pid, "screen", actor="ana")
