@@ -229,7 +229,6 @@ def challenge_flood_sensors(demo: Demo) -> Iterator[dt.datetime]:
         "ip_terms": "Entrants keep their IP; the city seeks a royalty-free licence to winners' data formats, "
                     "only with their written consent.",
         "city_takes_ip_interest": True,
-        "entrant_materials": "Sealed: entries' designs and cost sheets, opened only by the judges.",
     })
     yield demo.cal.later(business_days=5)
     demo.act(pid, "submit_for_review", PRIYA)
@@ -250,7 +249,8 @@ def challenge_flood_sensors(demo: Demo) -> Iterator[dt.datetime]:
                                                                          "registrants.")
     yield from demo.wait_for_clock(pid, "submissions_closed")  # the clock closes the call
     yield demo.cal.later(business_days=2)
-    demo.act(pid, "begin_screening", PRIYA, submissions_received=17)
+    demo.act(pid, "begin_screening", PRIYA, submissions_received=17,
+             entrant_materials="Sealed: 17 entries' sensor designs and cost sheets, opened only by the judges.")
     yield demo.cal.later(business_days=5)
     demo.act(pid, "record_screening", HANNAH, eligible_submissions=14,
              rationale="Three entries ineligible: two registered late, one team includes a city employee.")
