@@ -153,9 +153,12 @@ def verify_chain(chain: str, rows: Iterable[Stored], head: str | None = None,
                                      "(the hash of the entry before): entries were reordered or replaced")
         entries.append(entry)
         prev, expected = row.hash, expected + 1
-    if count is not None and len(entries) != count:
-        raise VerificationFailed(chain, len(entries) + 1 if len(entries) < count else count,
-                                 f"{len(entries)} entries stored, but {count} recorded")
+    if count is not None and len(entries) < count:
+        raise VerificationFailed(chain, len(entries) + 1, f"entry seq {len(entries) + 1} is missing at the end: "
+                                 f"{len(entries)} entries stored, but the proposal records {count}")
+    if count is not None and len(entries) > count:
+        raise VerificationFailed(chain, count + 1, f"entry seq {count + 1} is stored, but the proposal records "
+                                 f"only {count}: an entry was appended outside the engine")
     if head is not None and prev != head:
         last = expected - 1
         raise VerificationFailed(chain, last or 1,

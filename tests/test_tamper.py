@@ -75,6 +75,20 @@ def splice_an_entry_from_another_proposal(conn: sqlite3.Connection, pid: str) ->
     _sql(conn, "UPDATE audit_log SET body=?, hash=? WHERE chain=? AND seq=2", body, digest, pid)
 
 
+def append_a_forged_entry(conn: sqlite3.Connection, pid: str) -> None:
+    """A well-formed entry chained onto the last one, written around the engine."""
+    import hashlib
+    import json
+
+    from pathways.canonical import canonical_bytes
+
+    (body, digest) = conn.execute("SELECT body, hash FROM audit_log WHERE chain=? AND seq=4", (pid,)).fetchone()
+    forged = {**json.loads(body), "seq": 5, "prev": digest, "rationale": "backdated approval"}
+    forged_body = canonical_bytes(forged)
+    _sql(conn, "INSERT INTO audit_log (chain, seq, hash, body) VALUES (?, 5, ?, ?)", pid,
+         hashlib.sha256(b"\x00" + forged_body).hexdigest(), forged_body)
+
+
 def move_the_head(conn: sqlite3.Connection, pid: str) -> None:
     _sql(conn, "UPDATE proposals SET head=? WHERE id=?", "ab" * 32, pid)
 
@@ -83,13 +97,14 @@ CASES: list[tuple[Tamper, int, str]] = [
     (flip_a_byte_of_entry_2, 2, "the entry was altered"),
     (rewrite_entry_2_and_its_hash, 3, "reordered or replaced"),
     (delete_a_middle_entry, 2, "entry seq 2 is missing"),
-    (delete_the_last_entry, 4, "entries stored, but 4 recorded"),
+    (delete_the_last_entry, 4, "entry seq 4 is missing at the end"),
     (swap_two_entries, 2, "belongs elsewhere"),
     (change_state_without_an_entry, 4, "state was changed without an entry"),
     (change_data_without_an_entry, 1, "data was changed without an entry"),
     (change_a_confidential_value, 1, "does not match the salted hash"),
     (splice_an_entry_from_another_proposal, 2, "belongs elsewhere"),
     (move_the_head, 4, "the recorded head is"),
+    (append_a_forged_entry, 5, "appended outside the engine"),
 ]
 
 
