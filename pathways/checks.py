@@ -10,6 +10,7 @@ say how a process ended, or why a vendor was declined, fails legal review.
 from __future__ import annotations
 
 import itertools
+import re
 from collections import deque
 from collections.abc import Callable
 
@@ -228,6 +229,24 @@ def check_guards(p: Pathway, doc: Document) -> None:
                                f"guard: {problem.message}")
 
 
+_ENUM_COMPARISON = re.compile(
+    r"""(?:\b(?:proposal|input)\.(?P<f1>[a-z_][a-z0-9_]*)\s*(?:==|!=)\s*(?P<q1>['"])(?P<v1>[^'"\\]*)(?P=q1))"""
+    r"""|(?:(?P<q2>['"])(?P<v2>[^'"\\]*)(?P=q2)\s*(?:==|!=)\s*\b(?:proposal|input)\.(?P<f2>[a-z_][a-z0-9_]*))""")
+
+
+def check_enum_literals(p: Pathway, doc: Document) -> None:
+    """A guard comparing an enum field with a value it can never hold is always true or always false."""
+    for i, t in enumerate(p.transitions):
+        for j, g in enumerate(t.guards):
+            for m in _ENUM_COMPARISON.finditer(g.check):
+                name, value = m["f1"] or m["f2"], m["v1"] if m["f1"] else m["v2"]
+                field = p.fields.get(name)
+                if field is not None and field.type == "enum" and value not in field.values:
+                    doc.problem(_t(i, "when", j, "check"), f"guard compares {name} with '{value}', which is not one "
+                                f"of its values ({', '.join(field.values)}), so it never matches"
+                                f"{hint(value, list(field.values))}", "warning")
+
+
 RULES: tuple[Callable[[Pathway, Document], None], ...] = (
     check_references,
     check_fields,
@@ -238,6 +257,7 @@ RULES: tuple[Callable[[Pathway, Document], None], ...] = (
     check_staff_deadlines,
     check_decision_rationale,
     check_guards,
+    check_enum_literals,
 )
 
 
