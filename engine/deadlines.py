@@ -4,7 +4,7 @@ Business days skip Saturdays and Sundays (city holidays are not modelled
 yet: a stage due on a holiday shows as due that day, which errs toward
 answering early). A deadline ``until`` a date field ends at the end of that
 day, UTC. The due time is stored on the proposal so ``list --overdue`` and
-the clock (``Engine.tick``) find due proposals with one indexed query.
+the clock (``Engine.tick``) find due proposals with one query.
 """
 
 from __future__ import annotations

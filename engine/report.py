@@ -215,7 +215,7 @@ class Attached:
     sha256: str
     size: int
     seq: int
-    kept: bool  # the engine holds the file (it keeps none of refused attempts)
+    kept: bool  # the engine holds the file (it keeps those of refused attempts too: they are evidence)
     status: str  # what this document holds of the file, in words
 
 
@@ -284,7 +284,7 @@ class Report:
 
 def _attachment_status(public: bool, bundle: bool, kept: bool) -> str:
     if not kept:
-        return "file not kept (the engine keeps no files of refused attempts)"
+        return "file not kept in the database"
     if public:
         return "withheld: may hold proprietary material; name and hash only"
     return "included as attachments/<sha256>" if bundle else "kept in the database; included in a private export"
@@ -305,7 +305,7 @@ def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool
     entries = [json.loads(r.body) for r in rows]
     secrets = [] if public else [s for s in engine.secrets(proposal_id) if s["seq"] <= len(rows)]
     values = {(s["seq"], s["field"]): s["value"] for s in secrets}
-    kept = {a["sha256"] for e in entries if e["kind"] != "refusal" for a in e.get("attachments", [])}
+    kept = {a["sha256"] for e in entries for a in e.get("attachments", [])}
     events: list[Event] = []
     withheld: dict[str, list[int]] = {}
     for row, e in zip(rows, entries, strict=True):

@@ -1,8 +1,9 @@
 """Tables and connections: SQLite by default, PostgreSQL through the same URL.
 
-The tables are SQLModel classes (one place that names every column); the hot
-write path in ``runtime`` uses their SQLAlchemy Core tables directly, because
-the ORM's unit of work costs several times a raw sqlite3 write here.
+The tables are SQLModel classes (one place that names every column). The hot
+write path does not use the ORM, whose unit of work costs several times a raw
+sqlite3 write here: ``hotpath.py`` writes its statements in Core over these
+tables and compiles them once per dialect.
 
 SQLite is set up for an audit log: WAL with ``synchronous=FULL`` (a
 transition acknowledged to the user survives a power cut), a busy timeout so

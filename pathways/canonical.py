@@ -5,7 +5,7 @@ comments, key order and formatting but changes with any change of meaning;
 and an audit entry's hash covers exact bytes that any RFC 8785
 implementation reproduces. Text is NFC-normalised first, so the same words
 typed on two keyboards (composed or decomposed accents) hash the same.
-Floats are refused for audit data (money travels as decimal strings);
+Audit data holds no floats (field values are stored as decimal strings);
 definitions may hold numeric limits, which RFC 8785 formats like ECMAScript.
 """
 

@@ -1,6 +1,6 @@
 """What a guard can see, as CEL types: the static half of the guard context.
 
-The engine builds the run-time values (``engine/context.py``); this module
+The run-time values are built by ``pathways/evaluation.guard_context``; this module
 declares their types so that ``pathways validate`` can reject a guard that
 names an unknown field or mixes types *at its line*, before any proposal
 meets it. The two must agree: a test builds a real context and checks every

@@ -20,7 +20,7 @@ Checked, stopping at the first problem:
    a value for every salted hash;
 4. ``attachments/<sha256>``: each file's sha256 and size match an entry's
    attachment; a private bundle holds the file of every attachment recorded
-   on a non-refusal entry;
+   (refused attempts included: what was attempted is evidence too);
 5. ``pathway.json``, the rules in force, hashes to the pathway sha256 that
    the manifest and every entry name.
 
@@ -29,8 +29,9 @@ Limits, said plainly:
 - Canonical form is checked by re-serialising with ``json.dumps(...,
   sort_keys=True, separators=(",", ":"), ensure_ascii=False)``. That equals
   RFC 8785 for strings, integers, booleans, null, lists and objects with
-  ASCII keys, which is all an entry holds (money is a string; floats are
-  refused at write time). A float anywhere is reported as non-canonical.
+  ASCII keys, which is all an entry holds (the engine stores money and
+  decimal numbers as strings, so no float reaches an entry). A float
+  anywhere is reported as non-canonical.
 - The pathway's sha256 is taken over the RFC 8785 form of the *parsed*
   YAML. ``pathway.json`` holds exactly those bytes, so the rules are checked
   here; the YAML text in the manifest is the same rules as the officer wrote
@@ -256,8 +257,7 @@ def check_attachments(folder, m, entries):
         for a in refs if isinstance(refs, list) else []:
             if isinstance(a, dict) and is_hash(a.get("sha256")):
                 recorded.setdefault(a["sha256"], (e["seq"], a.get("size")))
-                if e.get("kind") != "refusal":
-                    needed.add(a["sha256"])
+                needed.add(a["sha256"])
     base = os.path.join(folder, "attachments")
     names = sorted(os.listdir(base)) if os.path.isdir(base) else []
     for name in names:

@@ -116,7 +116,7 @@ def build_record(engine: Any, clock: FakeClock, folder: Path, *, vendor: str = H
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "mini.yaml").write_text(MINI_YAML, encoding="utf-8")
     files = {"legend.pdf": b"%PDF-1.4 proprietary technical volume",
-             "draft-award.pdf": b"draft award memo (never kept: the attempt was refused)",
+             "draft-award.pdf": b"draft award memo (attached to an attempt that was refused: kept as evidence)",
              "award.pdf": b"%PDF-1.4 signed award memo"}
     for name, content in files.items():
         (folder / name).write_bytes(content)
@@ -187,7 +187,7 @@ def test_private_bundle_verifies_offline(private_bundle: Path, tmp_path: Path) -
     done = run_verify(private_bundle, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ok: mini-0001: 6 entries intact")
-    assert "2 confidential value(s), 2 attachment(s) and the rules in pathway.json re-checked" in done.stdout
+    assert "2 confidential value(s), 3 attachment(s) and the rules in pathway.json re-checked" in done.stdout
     assert "Traceback" not in done.stderr
 
 
@@ -218,7 +218,7 @@ def test_manifest_carries_the_rules_in_force(record: Record, private_bundle: Pat
 
 def test_private_bundle_holds_secrets_and_kept_files(record: Record, private_bundle: Path) -> None:
     names = sorted(p.relative_to(private_bundle).as_posix() for p in private_bundle.rglob("*") if p.is_file())
-    kept = {hashlib.sha256(c).hexdigest() for n, c in record.attachments.items() if n != "draft-award.pdf"}
+    kept = {hashlib.sha256(c).hexdigest() for c in record.attachments.values()}
     assert names == sorted(["manifest.json", "pathway.json", "report.html", "secrets.json", "trail.jsonl", "verify.py",
                             *(f"attachments/{sha}" for sha in kept)])
     secrets = json.loads((private_bundle / "secrets.json").read_text(encoding="utf-8"))["secrets"]

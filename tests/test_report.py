@@ -170,7 +170,7 @@ def test_report_tells_the_whole_story(record: Record) -> None:
         "start_review: received → review", "accept: review → accepted",
         "refused attempt", "the evaluation score is below 50", "&#39;return_proposal&#39; requires a written "
         "rationale", "✗ failed", "✓ passed", "FAR 15.607", "Meets the criteria; see the scoring sheet.",
-        "legend.pdf", "award.pdf", "draft-award.pdf", "file not kept", "FAR 15.609", "Time in each stage",
+        "legend.pdf", "award.pdf", "draft-award.pdf", "FAR 15.609", "Time in each stage",
         "3 d 2 h", "contains confidential data", PRICING, REVISED,
     ):
         assert needle in page, needle
