@@ -56,9 +56,7 @@ class Diagram:
 
 def roles_of(p: Pathway, t: Transition) -> list[str]:
     """Who may fire ``t``: its roles, plus the clock where a source stage's deadline fires it."""
-    deadlines = [p.stages[s].deadline for s in t.sources]
-    clock = any(d is not None and d.fires == t.trigger for d in deadlines)
-    return list(t.roles) + ([CLOCK] if clock and CLOCK not in t.roles else [])
+    return list(dict.fromkeys(role for source in t.sources for role in p.roles_for(source, t)))
 
 
 def layers(p: Pathway) -> dict[str, int]:

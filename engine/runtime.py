@@ -385,8 +385,7 @@ class Engine:
                 here = [x.trigger for x in pathway.leaving(state)] or ["none: the stage is final"]
                 reasons.append(f"'{trigger}' cannot be fired from stage '{state}'; from here: {', '.join(here)}")
             return reasons, None, {}, False
-        deadline = pathway.stages[state].deadline
-        allowed = set(t.roles) | ({CLOCK} if deadline and deadline.fires == trigger else set())
+        allowed = set(pathway.roles_for(state, t))
         if roles is not None:
             role = next((r for r in roles if r in allowed), None)
             if role is None:
@@ -452,12 +451,8 @@ class Engine:
             row = self._row(conn, proposal_id)
             pathway = self._compiled_for(conn, row.pathway_id, row.version, row.sha256).pathway
         stage = pathway.stages[row.state]
-        available = []
-        for t in pathway.leaving(row.state):
-            clock = stage.deadline and stage.deadline.fires == t.trigger and CLOCK not in t.roles
-            roles = list(t.roles) + ([CLOCK] if clock else [])
-            available.append({"trigger": t.trigger, "to": t.dest, "roles": roles, "requires": list(t.requires),
-                              "updates": list(t.updates)})
+        available = [{"trigger": t.trigger, "to": t.dest, "roles": list(pathway.roles_for(row.state, t)),
+                      "requires": list(t.requires), "updates": list(t.updates)} for t in pathway.leaving(row.state)]
         now = timestamp(self.clock())
         return {"id": row.id, "pathway": row.pathway_id, "version": row.version, "sha256": row.sha256,
                 "title": pathway.title, "state": row.state, "stage": stage.description, "final": stage.final,

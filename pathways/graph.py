@@ -8,20 +8,12 @@ and where rules apply without opening the YAML.
 
 from __future__ import annotations
 
-from .model import CLOCK, Pathway, Transition
-
-
-def _roles(p: Pathway, t: Transition, src: str) -> list[str]:
-    roles = list(t.roles)
-    for name, stage in p.stages.items():
-        if name == src and stage.deadline and stage.deadline.fires == t.trigger and CLOCK not in roles:
-            roles.append(CLOCK)
-    return roles
+from .model import Pathway, Transition
 
 
 def _label(p: Pathway, t: Transition, src: str) -> str:
     guard = "?" if t.guards else ""
-    return f"{t.trigger}{guard} ({', '.join(_roles(p, t, src))})"
+    return f"{t.trigger}{guard} ({', '.join(p.roles_for(src, t))})"
 
 
 def mermaid(p: Pathway) -> str:

@@ -134,10 +134,13 @@ class Pathway:
     source: str = ""
     path: str = ""
     _index: Mapping[tuple[str, str], Transition] = field(default_factory=dict, repr=False, compare=False)
+    #: Names of fields whose values never enter the audit entries in clear.
+    confidential: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         index = {(src, t.trigger): t for t in self.transitions for src in t.sources}
         object.__setattr__(self, "_index", MappingProxyType(index))
+        object.__setattr__(self, "confidential", frozenset(n for n, f in self.fields.items() if f.confidential))
 
     def transition(self, stage: str, trigger: str) -> Transition | None:
         """The transition ``trigger`` fires from ``stage``, if there is one."""
@@ -155,10 +158,12 @@ class Pathway:
     def finals(self) -> tuple[str, ...]:
         return tuple(name for name, s in self.stages.items() if s.final)
 
-    @property
-    def confidential(self) -> frozenset[str]:
-        """Names of fields whose values never enter the audit entries in clear."""
-        return frozenset(n for n, f in self.fields.items() if f.confidential)
+    def roles_for(self, stage: str, t: Transition) -> tuple[str, ...]:
+        """Who may fire ``t`` from ``stage``: its roles, and the clock when the stage's deadline names it."""
+        deadline = self.stages[stage].deadline
+        if deadline and deadline.fires == t.trigger and CLOCK not in t.roles:
+            return (*t.roles, CLOCK)
+        return t.roles
 
     def recorded_by(self, name: str) -> tuple[Transition, ...]:
         """The transitions that record field ``name`` (its ``updates``)."""

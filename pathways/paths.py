@@ -23,7 +23,7 @@ from typing import Any
 
 from .evaluation import CompiledGuards, guard_context
 from .fields import FieldProblem, coerce
-from .model import CLOCK, Field, Pathway, Transition
+from .model import Field, Pathway, Transition
 
 _REF = re.compile(r"\b(proposal|input)\.([a-z_][a-z0-9_]*)")
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w.])")
@@ -254,12 +254,6 @@ def _unkey(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def _roles(p: Pathway, stage: str, t: Transition) -> list[str]:
-    deadline = p.stages[stage].deadline
-    clock = [CLOCK] if deadline and deadline.fires == t.trigger and CLOCK not in t.roles else []
-    return [*t.roles, *clock]
-
-
 def _walk(p: Pathway, solver: _Solver, final: str, hops: list[tuple[str, Transition]]) -> Route:
     """Make one path concrete: intake data and each step's values, or what could not be solved."""
     route = Route(final, p.stages[final].outcome)
@@ -270,7 +264,7 @@ def _walk(p: Pathway, solver: _Solver, final: str, hops: list[tuple[str, Transit
         if inputs is None:
             inputs = {}
             route.unsolved.append(f"{src} --{t.trigger}-->: " + "; ".join(g.check for g in t.guards))
-        route.steps.append(Step(src, t.trigger, t.dest, _roles(p, src, t), list(t.requires), inputs))
+        route.steps.append(Step(src, t.trigger, t.dest, list(p.roles_for(src, t)), list(t.requires), inputs))
     return route
 
 
