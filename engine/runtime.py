@@ -143,7 +143,7 @@ class Engine:
         return {role for p in self.pathways() for role in self.pathway(p["id"], p["version"]).roles}
 
     def users(self) -> list[dict[str, Any]]:
-        with self.db.begin() as conn:
+        with st.reading(self.db) as conn:
             rows = conn.execute(select(st.users).order_by(st.users.c.name)).all()
         return [{"name": r.name, "roles": json.loads(r.roles), "created_at": r.created_at} for r in rows]
 
@@ -202,11 +202,11 @@ class Engine:
 
     def pathway(self, pathway_id: str, version: int | None = None) -> Pathway:
         """A published version (the latest by default)."""
-        with self.db.begin() as conn:
+        with st.reading(self.db) as conn:
             return self._compiled_for(conn, pathway_id, version).pathway
 
     def pathways(self) -> list[dict[str, Any]]:
-        with self.db.begin() as conn:
+        with st.reading(self.db) as conn:
             rows = conn.execute(select(st.pathway_versions).order_by(
                 st.pathway_versions.c.pathway_id, st.pathway_versions.c.version)).all()
         return [{"id": r.pathway_id, "version": r.version, "title": r.title, "sha256": r.sha256,
@@ -447,7 +447,7 @@ class Engine:
 
     def show(self, proposal_id: str) -> dict[str, Any]:
         """A proposal's state, data and the triggers available now."""
-        with self.db.begin() as conn:
+        with st.reading(self.db) as conn:
             row = self._row(conn, proposal_id)
             pathway = self._compiled_for(conn, row.pathway_id, row.version, row.sha256).pathway
         stage = pathway.stages[row.state]
@@ -474,7 +474,7 @@ class Engine:
         now = timestamp(self.clock())
         if overdue:
             query = query.where(p.c.due_at.is_not(None), p.c.due_at < now)
-        with self.db.begin() as conn:
+        with st.reading(self.db) as conn:
             rows = conn.execute(query).all()
         return [{"id": r.id, "pathway": r.pathway_id, "version": r.version, "state": r.state,
                  "entered_at": r.entered_at, "due_at": r.due_at, "overdue": bool(r.due_at and r.due_at < now)}
@@ -494,7 +494,7 @@ class Engine:
 
     def entries(self, chain: str) -> list[st.AuditEntry]:
         """The stored entries of one chain, in seq order (bytes as hashed)."""
-        with self.db.begin() as conn:
+        with st.reading(self.db) as conn:
             if chain != REGISTRY:
                 self._row(conn, chain)
             rows = conn.execute(select(st.audit_log).where(st.audit_log.c.chain == chain)
@@ -512,13 +512,13 @@ class Engine:
 
     def secrets(self, chain: str) -> list[dict[str, Any]]:
         """Confidential values of a chain with their salts (for private exports)."""
-        with self.db.begin() as conn:
+        with st.reading(self.db) as conn:
             rows = conn.execute(select(st.secrets).where(st.secrets.c.chain == chain)
                                 .order_by(st.secrets.c.seq, st.secrets.c.field)).all()
         return [{"seq": r.seq, "field": r.field, "salt": r.salt, "value": json.loads(r.value)} for r in rows]
 
     def attachment(self, sha256: str) -> bytes:
-        with self.db.begin() as conn:
+        with st.reading(self.db) as conn:
             content = conn.execute(select(st.attachments.c.content).where(st.attachments.c.sha256 == sha256)).scalar()
         if content is None:
             raise NotFound(f"no attachment {sha256}")
@@ -526,7 +526,7 @@ class Engine:
 
     def verify(self, ids: Iterable[str] = (), *, raise_on_failure: bool = True) -> list[ChainReport]:
         """Verify chains (all of them, registry included, when ``ids`` is empty)."""
-        with self.db.begin() as conn:
+        with st.reading(self.db) as conn:
             reports = verify_chains(conn, list(ids))
         failed = next((r for r in reports if r.error), None)
         if failed and raise_on_failure:

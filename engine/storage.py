@@ -16,18 +16,21 @@ refuse UPDATE and DELETE on the audit tables: entries are append-only.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine as SAEngine
 from sqlalchemy import LargeBinary, create_engine, event, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Column, Field, SQLModel
 
 from pathways.errors import UsageError
 
 SCHEMA_VERSION = "1"
+READ_ONLY = "pathways_read_only"  # execution option: begin without taking the write lock
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -157,7 +160,18 @@ def _sqlite_setup(engine: SAEngine, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front; readers (see ``reading``) do not,
+        # so a long verify or export never holds up a transition.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def reading(engine: SAEngine) -> Iterator[Connection]:
+    """A transaction for reading only: a consistent snapshot without SQLite's write lock."""
+    with engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY: True})
+        with conn.begin():
+            yield conn
 
 
 def connect(url: str, *, synchronous: str = "FULL") -> SAEngine:
