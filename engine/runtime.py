@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pathways import Pathway, load, loads
 from pathways.errors import NotFound, UsageError
@@ -259,10 +261,10 @@ class Engine:
         for name, (salt, value) in kept.items():
             conn.execute(st.secrets.insert().values(chain=chain, seq=seq, field=name, salt=salt,
                                                     value=json.dumps(value)))
-        for f in files:
-            exists = conn.execute(select(st.attachments.c.sha256).where(st.attachments.c.sha256 == f.sha256)).first()
-            if exists is None:
-                conn.execute(st.attachments.insert().values(sha256=f.sha256, size=f.size, content=f.content))
+        if files:  # stored once by content; a second writer of the same file at the same moment is no error
+            insert = (pg_insert if self.db.dialect.name == "postgresql" else sqlite_insert)(st.attachments)
+            conn.execute(insert.on_conflict_do_nothing(index_elements=["sha256"]),
+                         [{"sha256": f.sha256, "size": f.size, "content": f.content} for f in files])
 
     def intake(self, pathway_id: str, data: Mapping[str, Any], *, actor: str,
                attachments: Iterable[str | os.PathLike[str]] = ()) -> str:
@@ -279,15 +281,15 @@ class Engine:
         with self.db.begin() as conn:
             compiled = self._compiled_for(conn, pathway_id, None)
             pathway = compiled.pathway
-            clean, problems = check_data(pathway, data, intake=True)
-            if problems:
-                raise InvalidData(problems)
-            if self._roles(conn, actor) is None:
+            if self._roles(conn, actor) is None:  # recorded, committed, then raised below
                 reason = f"unknown user '{actor}': add them first with 'pathways users add'"
                 self._registry(conn, "refusal", actor, trigger="intake", pathway=pathway.ref, reasons=[reason])
                 refused = Refused([reason])
             else:
                 refused = None
+                clean, problems = check_data(pathway, data, intake=True)
+                if problems:
+                    raise InvalidData(problems)
                 if self.db.dialect.name == "postgresql":  # numbering: one intake per pathway at a time
                     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"intake:{pathway.id}"})
                 count = conn.execute(select(func.count()).select_from(st.proposals)
@@ -318,7 +320,7 @@ class Engine:
         return self._advance(proposal_id, trigger, actor, rationale, dict(updates or {}), files, clock=False)
 
     def _advance(self, pid: str, trigger: str, actor: str, rationale: str | None, updates: dict[str, Any],
-                 files: list[AttachmentFile], *, clock: bool) -> dict[str, Any]:
+                 files: list[AttachmentFile], *, clock: bool, expect_seq: int | None = None) -> Any:
         now = self.clock()
         try:
             rationale = clean_text("--rationale", (rationale or "").strip()) or None
@@ -327,6 +329,8 @@ class Engine:
             raise UsageError(str(problem)) from None
         with self.db.begin() as conn:
             row = self._lock(conn, pid, actor)
+            if expect_seq is not None and row.seq != expect_seq:
+                return None  # the clock's view is stale: someone acted since it looked; it looks again next tick
             compiled = self._compiled_for(conn, row.pathway_id, row.version, row.sha256)
             pathway = compiled.pathway
             roles = [CLOCK] if clock else (None if row.actor_roles is None else json.loads(row.actor_roles))
@@ -415,7 +419,7 @@ class Engine:
         """
         now = timestamp(self.clock())
         p = st.proposals
-        with self.db.begin() as conn:
+        with st.reading(self.db) as conn:
             due = conn.execute(select(p.c.id, p.c.state, p.c.pathway_id, p.c.version, p.c.sha256, p.c.seq)
                                .where(p.c.due_at <= now).order_by(p.c.id)).all()
             work = []
@@ -428,13 +432,16 @@ class Engine:
                 last = json.loads(body)
                 if (last["kind"], last["actor"], last["trigger"]) == ("refusal", CLOCK, stage.deadline.fires):
                     continue  # already refused; nothing has changed since
-                work.append((r.id, stage.deadline.fires))
+                work.append((r.id, stage.deadline.fires, r.seq))
         out = []
-        for pid, trigger in work:
+        for pid, trigger, seq in work:
             try:
-                out.append(self._advance(pid, trigger, CLOCK, "deadline passed", {}, [], clock=True))
+                moved = self._advance(pid, trigger, CLOCK, "deadline passed", {}, [], clock=True, expect_seq=seq)
             except Refused as refused:
                 out.append({"id": pid, "trigger": trigger, "refused": True, "reasons": refused.reasons})
+            else:
+                if moved is not None:
+                    out.append(moved)
         return out
 
     # --- reading -------------------------------------------------------------------------

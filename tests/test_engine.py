@@ -281,3 +281,14 @@ def test_the_clock_cannot_be_named_with_as(mini: Engine) -> None:
     pid = mini.intake("mini", MINI_DATA, actor="ana")
     with pytest.raises(Refused, match="acts only through 'pathways tick'"):
         mini.advance(pid, "decline", actor="clock", rationale="x")
+
+
+def test_the_clock_does_nothing_when_its_view_is_stale(mini: Engine, clock: FakeClock) -> None:
+    """Between the clock's scan and its firing, staff may act; the firing then waits for the next tick."""
+    pid = mini.intake("mini", MINI_DATA, actor="ana")
+    mini.advance(pid, "screen", actor="ana")  # seq 2
+    clock.advance(days=31)
+    mini.advance(pid, "note", actor="ana", updates={"notes": "late"})  # seq 3, after a scan that saw seq 2
+    assert mini._advance(pid, "expire", "clock", "deadline passed", {}, [], clock=True, expect_seq=2) is None
+    assert len(mini.history(pid)) == 3
+    assert mini.tick()[0]["to"] == "expired"
