@@ -43,6 +43,14 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except PathwaysError as error:
             raise _Failure(error) from error
+        except Exception as error:
+            # The database can fail under us (a server gone, a lock held past the busy
+            # timeout): one line, not a traceback. Only its own errors: bugs still show.
+            db_errors = sys.modules.get("sqlalchemy.exc")
+            if db_errors is not None and isinstance(error, db_errors.OperationalError):
+                first = str(error.orig if getattr(error, "orig", None) else error).splitlines()[0]
+                raise _Failure(PathwaysError(f"database error: {first}; nothing was changed")) from error
+            raise
 
 
 def _emit(data: Any) -> None:
@@ -123,17 +131,29 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
     """
     from pathways import Problem, check_file, expand
 
-    problems = []
+    problems: list[Problem] = []
     results = []
     unreadable = False
-    for path in expand(paths):
+
+    def unusable(path: str, error: UsageError) -> None:  # reported as that path's problem; the rest go on
+        nonlocal unreadable
+        unreadable = True
+        problems.append(Problem(path, 1, 1, "error", error.message.removeprefix(f"{path}: ")))
+
+    for raw in paths:
         try:
-            pathway, found = check_file(path)
-        except UsageError as error:  # report it as the file's problem and go on with the others
-            unreadable = True
-            pathway, found = None, [Problem(str(path), 1, 1, "error", error.message.removeprefix(f"{path}: "))]
-        problems.extend(found)
-        results.append((path, pathway))
+            files = expand([raw])
+        except UsageError as error:
+            unusable(raw, error)
+            continue
+        for path in files:
+            try:
+                pathway, found = check_file(path)
+            except UsageError as error:
+                unusable(str(path), error)
+                continue
+            problems.extend(found)
+            results.append((path, pathway))
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
         _emit([p.as_dict() for p in problems])
@@ -298,7 +318,7 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
 
 
 def _read_data(source: str) -> dict[str, Any]:
-    import yaml
+    from pathways.yamlsource import read_mapping
 
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
@@ -306,15 +326,7 @@ def _read_data(source: str) -> dict[str, Any]:
         raise UsageError(f"--data {source}: cannot read ({exc.strerror})") from None
     except UnicodeDecodeError:
         raise UsageError(f"--data {source}: not UTF-8 text") from None
-    try:
-        data = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        raise UsageError(f"{source}{where}: not valid YAML or JSON ({getattr(exc, 'problem', exc)})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"--data {source}: expected a mapping of field: value")
-    return data
+    return read_mapping(text, "<stdin>" if source == "-" else source)
 
 
 @cli.command()

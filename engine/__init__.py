@@ -4,7 +4,7 @@ over :class:`Engine`.
 """
 
 from .audit import GENESIS, LEAF_PREFIX, leaf_hash, verify_chain
-from .errors import Conflict, InvalidData, Refused, VerificationFailed
+from .errors import Conflict, DisclosureRisk, InvalidData, Refused, VerificationFailed
 from .runtime import Engine
 from .verification import ChainReport
 
@@ -13,6 +13,7 @@ __all__ = [
     "LEAF_PREFIX",
     "ChainReport",
     "Conflict",
+    "DisclosureRisk",
     "Engine",
     "InvalidData",
     "Refused",

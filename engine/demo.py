@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from pathways import loads
+from pathways.errors import UsageError
 from pathways.resources import definitions
 
 from .demo_stories import STAFF, STORIES
@@ -71,10 +72,14 @@ def set_up(eng: Engine) -> list[str]:
 
 def fresh_database(folder: Path) -> Path:
     """The demo database path in ``folder``, with any earlier demo database removed."""
-    folder.mkdir(parents=True, exist_ok=True)
     db = folder / "demo.db"
-    for leftover in (db, db.with_name("demo.db-wal"), db.with_name("demo.db-shm")):
-        leftover.unlink(missing_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for leftover in (db, db.with_name("demo.db-wal"), db.with_name("demo.db-shm")):
+            leftover.unlink(missing_ok=True)
+        (folder / "attachments").mkdir(exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--dir {folder}: cannot use this folder ({exc.strerror})") from None
     return db
 
 
@@ -84,7 +89,6 @@ def run_demo(folder: Path, echo: Callable[[str], None] = print) -> DemoResult:
     folder = folder.resolve()
     db = fresh_database(folder)
     attachments = folder / "attachments"
-    attachments.mkdir(exist_ok=True)
     calendar = SimulatedCalendar(START)
     url = f"sqlite:///{db}"
     with Engine(url, clock=calendar) as eng:

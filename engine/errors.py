@@ -4,6 +4,7 @@
 ``Conflict``            exit 1  publishing other content under a published id+version
 ``InvalidData``         exit 1  proposal data does not fit the pathway's fields
 ``VerificationFailed``  exit 1  an audit chain does not verify; names the first bad entry
+``DisclosureRisk``      exit 1  a public export would contain a confidential value; nothing is written
 """
 
 from __future__ import annotations
@@ -42,3 +43,7 @@ class VerificationFailed(PathwaysError):
         self.reason = reason
         where = f"{chain} seq {seq}" if seq is not None else chain
         super().__init__(f"{where}: {reason}")
+
+
+class DisclosureRisk(PathwaysError):
+    """Raised (exit 1) when a public bundle would contain a confidential value; nothing is written."""

@@ -40,6 +40,7 @@ from pathways.errors import PathwaysError, UsageError
 from pathways.load import canonical_form
 from pathways.resources import templates
 
+from .errors import DisclosureRisk
 from .report import Report, build_report, report_text
 
 if TYPE_CHECKING:
@@ -48,10 +49,6 @@ if TYPE_CHECKING:
 BUNDLE_FORMAT = "procurement-pathways-bundle/1"
 #: Confidential text shorter than this is not searched for (it would match ordinary words and numbers).
 MIN_SEARCHED = 6
-
-
-class DisclosureRisk(PathwaysError):
-    """Raised (exit 1) when a public bundle would contain a confidential value; nothing is written."""
 
 
 @dataclass(frozen=True)

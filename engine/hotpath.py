@@ -51,13 +51,20 @@ class Prepared:
         columns = tuple(c.name for c in getattr(statement, "selected_columns", ()))
         return cls(compiled.string, order, columns)
 
-    def run(self, conn: Connection, params: dict[str, Any]) -> Any:
+    def _execute(self, conn: Connection, params: dict[str, Any]) -> Any:
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(self.sql, params if self.order is None else tuple(params[n] for n in self.order))
         return cursor
 
+    def run(self, conn: Connection, params: dict[str, Any]) -> None:
+        """Execute a statement that returns no rows."""
+        self._execute(conn, params).close()
+
     def first(self, conn: Connection, params: dict[str, Any]) -> SimpleNamespace | None:
-        row = self.run(conn, params).fetchone()
+        """The first row, as attributes named for the statement's columns."""
+        cursor = self._execute(conn, params)
+        row = cursor.fetchone()
+        cursor.close()
         return None if row is None else SimpleNamespace(**dict(zip(self.columns, row, strict=True)))
 
 

@@ -9,7 +9,7 @@ status (the habit of click's ``ClickException``)::
     ├── UsageError                exit 2  bad arguments or unreadable input
     │   └── NotFound              exit 2  no such pathway, proposal or user
     ├── DefinitionError           exit 1  a pathway definition has errors (carries every Problem)
-    └── (engine) Refused, Conflict, InvalidData, VerificationFailed   exit 1
+    └── (engine) Refused, Conflict, InvalidData, VerificationFailed, DisclosureRisk   exit 1
 
 Engine errors live in ``engine/errors.py`` and subclass this root, so the
 pathway layer never needs to know about the database.

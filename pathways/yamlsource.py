@@ -190,3 +190,22 @@ def read(text: str, path: str) -> Document:
         doc.data = None
         doc.problem_at((1, 1), "YAML nesting is too deep (or an alias refers to itself)")
     return doc
+
+
+def read_mapping(text: str, path: str) -> dict[str, Any]:
+    """Proposal data from a YAML or JSON text: a mapping, or ``UsageError`` at the first problem.
+
+    Read like a definition, so a duplicate key in a data file is refused at
+    its line instead of silently keeping the last value.
+    """
+    from .errors import UsageError
+
+    if not text.strip():
+        return {}
+    doc = read(text, path)
+    errors = [p for p in doc.problems if p.severity == "error"]
+    if errors:
+        raise UsageError(str(errors[0]))
+    if not isinstance(doc.data, dict):
+        raise UsageError(f"{path}: expected a mapping of field: value")
+    return doc.data

@@ -153,7 +153,7 @@ def test_public_surface_is_pinned() -> None:
         "Citation", "Deadline", "DefinitionError", "Field", "Guard", "NotFound", "Pathway", "PathwaysError",
         "Problem", "Stage", "Transition", "UsageError", "check_file", "expand", "load", "loads"]
     assert sorted(engine.__all__) == [
-        "ChainReport", "Conflict", "Engine", "GENESIS", "InvalidData", "LEAF_PREFIX", "Refused",
+        "ChainReport", "Conflict", "DisclosureRisk", "Engine", "GENESIS", "InvalidData", "LEAF_PREFIX", "Refused",
         "VerificationFailed", "leaf_hash", "verify_chain"]
     for module in (pathways, engine):
         for name in module.__all__:
@@ -164,7 +164,7 @@ def test_every_user_error_shares_one_root_with_an_exit_code() -> None:
     import engine
     from pathways import errors
 
-    for cls in (engine.Refused, engine.Conflict, engine.InvalidData, engine.VerificationFailed,
+    for cls in (engine.Refused, engine.Conflict, engine.InvalidData, engine.VerificationFailed, engine.DisclosureRisk,
                 errors.DefinitionError, errors.UsageError, errors.NotFound):
         assert issubclass(cls, errors.PathwaysError)
         assert cls.exit_code in (1, 2)

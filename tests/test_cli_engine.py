@@ -92,7 +92,23 @@ def test_bad_data_file_names_line_and_column(runner: CliRunner, db: list[str], t
     bad.write_text("vendor: Acme\nvalue: [12000\n", encoding="utf-8")
     result = runner.invoke(cli, [*db, "intake", "mini", "--data", str(bad), "--as", "ana"])
     assert result.exit_code == 2
-    assert f"{bad}:3:1: not valid YAML or JSON" in result.stderr
+    assert f"{bad}:3:1: error: YAML syntax" in result.stderr
+
+
+def test_duplicate_key_in_a_data_file_is_refused_at_its_line(runner: CliRunner, db: list[str],
+                                                              tmp_path: Path) -> None:
+    data = tmp_path / "dup.yaml"
+    data.write_text("vendor: Acme\nvalue: 12000\nvalue: 99\n", encoding="utf-8")
+    result = runner.invoke(cli, [*db, "intake", "mini", "--data", str(data), "--as", "ana"])
+    assert result.exit_code == 2
+    assert f"{data}:3:1: error: duplicate key 'value'" in result.stderr
+
+
+def test_demo_into_an_unusable_folder_is_a_clean_error(runner: CliRunner, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    result = runner.invoke(cli, ["demo", "--dir", str(blocker / "sub")])
+    assert result.exit_code == 2 and "cannot use this folder" in result.stderr
 
 
 def test_invalid_intake_leaves_the_database_as_it_was(runner: CliRunner, db: list[str], tmp_path: Path) -> None:
@@ -158,3 +174,12 @@ def test_validate_reports_an_unreadable_file_and_checks_the_rest(runner: CliRunn
     assert result.exit_code == 2
     assert f"{tmp_path / 'bad.yaml'}:1:1: error: not UTF-8 text" in result.stderr
     assert f"ok  {tmp_path / 'good.yaml'}" in result.stdout
+
+
+def test_validate_goes_on_past_a_missing_path(runner: CliRunner, tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(MINI.read_text(), encoding="utf-8")
+    result = runner.invoke(cli, ["validate", str(tmp_path / "missing.yaml"), str(good)])
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'missing.yaml'}:1:1: error: no such file or folder" in result.stderr
+    assert f"ok  {good}" in result.stdout
