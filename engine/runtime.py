@@ -61,6 +61,7 @@ class Engine:
         self.db = st.connect(url, synchronous=synchronous)
         self.clock = clock
         self._sql = Statements.for_dialect(self.db.dialect)
+        self._pathways: dict[tuple[str, int, str], Pathway] = {}
         self._compiled: dict[tuple[str, int, str], Compiled] = {}
 
     def close(self) -> None:
@@ -205,7 +206,7 @@ class Engine:
     def pathway(self, pathway_id: str, version: int | None = None) -> Pathway:
         """A published version (the latest by default)."""
         with st.reading(self.db) as conn:
-            return self._compiled_for(conn, pathway_id, version).pathway
+            return self._pathway_for(conn, pathway_id, version)
 
     def pathways(self) -> list[dict[str, Any]]:
         with st.reading(self.db) as conn:
@@ -214,9 +215,10 @@ class Engine:
         return [{"id": r.pathway_id, "version": r.version, "title": r.title, "sha256": r.sha256,
                  "published_at": r.published_at, "published_by": r.published_by} for r in rows]
 
-    def _compiled_for(self, conn: Any, pathway_id: str, version: int | None, sha256: str | None = None) -> Compiled:
-        if version is not None and sha256 is not None and (pathway_id, version, sha256) in self._compiled:
-            return self._compiled[(pathway_id, version, sha256)]
+    def _pathway_for(self, conn: Any, pathway_id: str, version: int | None, sha256: str | None = None) -> Pathway:
+        """A stored version, parsed once and cached (a version never changes: the key includes its sha256)."""
+        if version is not None and sha256 is not None and (pathway_id, version, sha256) in self._pathways:
+            return self._pathways[(pathway_id, version, sha256)]
         pv = st.pathway_versions
         query = select(pv).where(pv.c.pathway_id == pathway_id)
         query = query.where(pv.c.version == version) if version is not None else query.order_by(pv.c.version.desc())
@@ -227,10 +229,20 @@ class Engine:
                            + (hint(pathway_id, known) or (f"; published: {', '.join(known)}" if known
                                                            else "; publish one with 'pathways publish FILE'")))
         key = (row.pathway_id, row.version, row.sha256)
-        if key not in self._compiled:
+        if key not in self._pathways:
             pathway = loads(row.source, f"<{row.pathway_id} v{row.version}>")
             if pathway.sha256 != row.sha256:
                 raise Conflict(f"stored pathway {row.pathway_id} v{row.version} does not match its sha256")
+            self._pathways[key] = pathway
+        return self._pathways[key]
+
+    def _compiled_for(self, conn: Any, pathway_id: str, version: int | None, sha256: str | None = None) -> Compiled:
+        """The state machine and compiled guards of a stored version, built once (only writers need them)."""
+        if version is not None and sha256 is not None and (pathway_id, version, sha256) in self._compiled:
+            return self._compiled[(pathway_id, version, sha256)]  # the hot path: no query
+        pathway = self._pathway_for(conn, pathway_id, version, sha256)  # the latest, when version is None
+        key = (pathway.id, pathway.version, pathway.sha256)
+        if key not in self._compiled:
             self._compiled[key] = compile_pathway(pathway)
         return self._compiled[key]
 
@@ -424,7 +436,7 @@ class Engine:
                                .where(p.c.due_at <= now).order_by(p.c.id)).all()
             work = []
             for r in due:
-                stage = self._compiled_for(conn, r.pathway_id, r.version, r.sha256).pathway.stages[r.state]
+                stage = self._pathway_for(conn, r.pathway_id, r.version, r.sha256).stages[r.state]
                 if not (stage.deadline and stage.deadline.fires):
                     continue
                 body = conn.execute(select(st.audit_log.c.body).where(
@@ -456,7 +468,7 @@ class Engine:
         """A proposal's state, data and the triggers available now."""
         with st.reading(self.db) as conn:
             row = self._row(conn, proposal_id)
-            pathway = self._compiled_for(conn, row.pathway_id, row.version, row.sha256).pathway
+            pathway = self._pathway_for(conn, row.pathway_id, row.version, row.sha256)
         stage = pathway.stages[row.state]
         available = [{"trigger": t.trigger, "to": t.dest, "roles": list(pathway.roles_for(row.state, t)),
                       "requires": list(t.requires), "updates": list(t.updates)} for t in pathway.leaving(row.state)]
