@@ -298,12 +298,11 @@ def withheld_rule(pathway: Pathway, name: str) -> str:
 
 def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool = False) -> Report:
     """Gather a proposal's record from the engine and shape it for the templates."""
-    shown = engine.show(proposal_id)
-    rows = engine.entries(proposal_id)
-    pathway = engine.pathway(shown["pathway"], shown["version"])
+    record = engine.record(proposal_id)  # one snapshot: the data, the trail and the secrets agree
+    shown, rows, pathway = record.shown, record.entries, record.pathway
     now = engine.clock()
     entries = [json.loads(r.body) for r in rows]
-    secrets = [] if public else [s for s in engine.secrets(proposal_id) if s["seq"] <= len(rows)]
+    secrets = [] if public else record.secrets
     values = {(s["seq"], s["field"]): s["value"] for s in secrets}
     kept = {a["sha256"] for e in entries for a in e.get("attachments", [])}
     events: list[Event] = []

@@ -18,6 +18,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -41,6 +42,16 @@ from .verification import ChainReport, verify_chains
 
 USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 ROLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One proposal as read in one snapshot: what ``show`` says, its rules, entries and secrets."""
+
+    shown: dict[str, Any]
+    pathway: Pathway
+    entries: list[st.AuditEntry]
+    secrets: list[dict[str, Any]]
 
 
 def _utcnow() -> dt.datetime:
@@ -467,8 +478,18 @@ class Engine:
     def show(self, proposal_id: str) -> dict[str, Any]:
         """A proposal's state, data and the triggers available now."""
         with st.reading(self.db) as conn:
-            row = self._row(conn, proposal_id)
-            pathway = self._pathway_for(conn, row.pathway_id, row.version, row.sha256)
+            return self._show(conn, proposal_id)
+
+    def record(self, proposal_id: str) -> Record:
+        """Everything a report or an export needs, read in one snapshot so its parts agree."""
+        with st.reading(self.db) as conn:
+            shown = self._show(conn, proposal_id)
+            return Record(shown, self._pathway_for(conn, shown["pathway"], shown["version"], shown["sha256"]),
+                          self._entries(conn, proposal_id), self._secrets(conn, proposal_id))
+
+    def _show(self, conn: Any, proposal_id: str) -> dict[str, Any]:
+        row = self._row(conn, proposal_id)
+        pathway = self._pathway_for(conn, row.pathway_id, row.version, row.sha256)
         stage = pathway.stages[row.state]
         available = [{"trigger": t.trigger, "to": t.dest, "roles": list(pathway.roles_for(row.state, t)),
                       "requires": list(t.requires), "updates": list(t.updates)} for t in pathway.leaving(row.state)]
@@ -516,8 +537,11 @@ class Engine:
         with st.reading(self.db) as conn:
             if chain != REGISTRY:
                 self._row(conn, chain)
-            rows = conn.execute(select(st.audit_log).where(st.audit_log.c.chain == chain)
-                                .order_by(st.audit_log.c.seq)).all()
+            return self._entries(conn, chain)
+
+    def _entries(self, conn: Any, chain: str) -> list[st.AuditEntry]:
+        rows = conn.execute(select(st.audit_log).where(st.audit_log.c.chain == chain)
+                            .order_by(st.audit_log.c.seq)).all()
         return [st.AuditEntry(chain=r.chain, seq=r.seq, hash=r.hash, body=r.body) for r in rows]
 
     def history(self, proposal_id: str) -> list[dict[str, Any]]:
@@ -532,8 +556,11 @@ class Engine:
     def secrets(self, chain: str) -> list[dict[str, Any]]:
         """Confidential values of a chain with their salts (for private exports)."""
         with st.reading(self.db) as conn:
-            rows = conn.execute(select(st.secrets).where(st.secrets.c.chain == chain)
-                                .order_by(st.secrets.c.seq, st.secrets.c.field)).all()
+            return self._secrets(conn, chain)
+
+    def _secrets(self, conn: Any, chain: str) -> list[dict[str, Any]]:
+        rows = conn.execute(select(st.secrets).where(st.secrets.c.chain == chain)
+                            .order_by(st.secrets.c.seq, st.secrets.c.field)).all()
         return [{"seq": r.seq, "field": r.field, "salt": r.salt, "value": json.loads(r.value)} for r in rows]
 
     def attachment(self, sha256: str) -> bytes:
