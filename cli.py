@@ -63,7 +63,13 @@ def _refuse(message: str, code: int = 1) -> NoReturn:
 
 
 def _actor(value: str | None) -> str:
-    return value or os.environ.get("PATHWAYS_ACTOR") or getpass.getuser()
+    """--as, else $PATHWAYS_ACTOR, else the login name (which a container may not have)."""
+    if value or os.environ.get("PATHWAYS_ACTOR"):
+        return value or os.environ["PATHWAYS_ACTOR"]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        raise UsageError("say who is acting: --as NAME, or set PATHWAYS_ACTOR") from None
 
 
 def _engine(ctx: click.Context) -> Engine:
