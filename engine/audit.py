@@ -24,7 +24,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets as _random
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +64,25 @@ def new_salt() -> str:
 def salted_hash(value: Any, salt: str) -> str:
     """``sha256(salt bytes || canonical JSON of value)`` in hex."""
     return hashlib.sha256(bytes.fromhex(salt) + canonical_bytes(value)).hexdigest()
+
+
+def conceal(values: Mapping[str, Any], confidential: Collection[str]) -> tuple[dict[str, Any], dict[str, tuple]]:
+    """Split field values into what an entry shows and the secrets kept aside.
+
+    A confidential value is shown as ``{"salted_sha256": ...}`` under a fresh
+    random salt; ``kept`` maps its name to ``(salt, value)`` for the secrets
+    table. Other values are shown as they are.
+    """
+    shown: dict[str, Any] = {}
+    kept: dict[str, tuple[str, Any]] = {}
+    for name, value in values.items():
+        if name in confidential:
+            salt = new_salt()
+            shown[name] = {"salted_sha256": salted_hash(value, salt)}
+            kept[name] = (salt, value)
+        else:
+            shown[name] = value
+    return shown, kept
 
 
 def make_entry(

@@ -28,12 +28,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from pathways import Pathway, load, loads
 from pathways.errors import NotFound, UsageError
 from pathways.fields import FieldProblem, check_data, clean_text
-from pathways.model import ADMIN, CLOCK, Transition
+from pathways.model import ADMIN, CLOCK
 from pathways.structure import hint
 
 from . import storage as st
+from .admission import admit
 from .attachments import AttachmentFile
-from .audit import GENESIS, REGISTRY, make_entry, new_salt, salted_hash, seal, timestamp
+from .audit import GENESIS, REGISTRY, conceal, make_entry, seal, timestamp
 from .deadlines import due_at
 from .errors import Conflict, InvalidData, Refused
 from .hotpath import Statements
@@ -266,19 +267,6 @@ class Engine:
             raise NotFound(f"no proposal '{proposal_id}' (see 'pathways list')")
         return row
 
-    def _secure(self, pathway: Pathway, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, tuple]]:
-        """Split values into what the entry shows and the secrets (salt, value) kept aside."""
-        shown: dict[str, Any] = {}
-        kept: dict[str, tuple[str, Any]] = {}
-        for name, value in values.items():
-            if name in pathway.confidential:
-                salt = new_salt()
-                shown[name] = {"salted_sha256": salted_hash(value, salt)}
-                kept[name] = (salt, value)
-            else:
-                shown[name] = value
-        return shown, kept
-
     def _store_extras(self, conn: Any, chain: str, seq: int, kept: dict[str, tuple],
                       files: list[AttachmentFile]) -> None:
         for name, (salt, value) in kept.items():
@@ -318,7 +306,7 @@ class Engine:
                 count = conn.execute(select(func.count()).select_from(st.proposals)
                                      .where(st.proposals.c.pathway_id == pathway.id)).scalar()
                 pid = f"{pathway.id}-{count + 1:04d}"
-                shown, kept = self._secure(pathway, clean)
+                shown, kept = conceal(clean, pathway.confidential)
                 entry = make_entry(chain=pid, seq=1, prev=GENESIS, at=timestamp(now), kind="intake", actor=actor,
                                    dest=pathway.initial, pathway=pathway.ref, input=shown,
                                    attachments=[f.ref for f in files])
@@ -360,17 +348,18 @@ class Engine:
             data = json.loads(row.data)
             entered = dt.datetime.fromisoformat(row.entered_at.replace("Z", "+00:00"))
             t = pathway.transition(row.state, trigger)
-            reasons, role, clean, inputs_ok = self._admissible(pathway, row.state, trigger, t, actor, roles,
-                                                               rationale, updates, files)
+            admission = admit(pathway, row.state, trigger, actor=actor, roles=roles, rationale=rationale,
+                              updates=updates, attached=bool(files))
+            reasons, role, clean = list(admission.reasons), admission.role, admission.updates
             conditions: list[dict[str, Any]] = []
-            if t is not None and inputs_ok:  # guards read the inputs: only meaningful when they are valid
+            if t is not None and admission.inputs_ok:
                 context = compiled.context(data, proposal_id=pid, state=row.state,
                                            days_in_stage=(now - entered).days, inputs=clean,
                                            rationale=rationale or "", actor=actor, roles=roles or [], now=now)
                 results = compiled.guards.run(t, context)
                 conditions = [r.as_entry() for r in results]
                 reasons += [r.reason() for r in results if not r.result]
-            shown, kept = self._secure(pathway, clean)
+            shown, kept = conceal(clean, pathway.confidential)
             seq = row.seq + 1
             common = dict(chain=pid, seq=seq, prev=row.head, at=timestamp(now), actor=actor, role=role,
                           trigger=trigger, source=row.state, pathway=pathway.ref, conditions=conditions,
@@ -393,45 +382,6 @@ class Engine:
         if reasons:
             raise Refused(reasons, seq=seq, hash=digest)
         return {"id": pid, "trigger": trigger, "from": row.state, "to": dest, "seq": seq, "hash": digest}
-
-    def _admissible(self, pathway: Pathway, state: str, trigger: str, t: Transition | None, actor: str,
-                    roles: list[str] | None, rationale: str | None, updates: dict[str, Any],
-                    files: list[AttachmentFile]) -> tuple[list[str], str | None, dict[str, Any], bool]:
-        """Every reason (other than guards) to refuse, the role acted in, the cleaned updates,
-        and whether those updates were all acceptable."""
-        reasons: list[str] = []
-        role = None
-        if roles is None:
-            reasons.append(f"'{CLOCK}' acts only through 'pathways tick', when a deadline is due" if actor == CLOCK
-                           else f"unknown user '{actor}': add them first with 'pathways users add'")
-        if t is None:
-            if trigger not in pathway.triggers():
-                reasons.append(f"'{trigger}' is not a trigger of pathway '{pathway.id}'"
-                               f"{hint(trigger, list(pathway.triggers()))}")
-            else:
-                here = [x.trigger for x in pathway.leaving(state)] or ["none: the stage is final"]
-                reasons.append(f"'{trigger}' cannot be fired from stage '{state}'; from here: {', '.join(here)}")
-            return reasons, None, {}, False
-        allowed = set(pathway.roles_for(state, t))
-        if roles is not None:
-            role = next((r for r in roles if r in allowed), None)
-            if role is None:
-                reasons.append(f"{actor} acts as {', '.join(roles) or 'no role'}; '{trigger}' needs one of: "
-                               f"{', '.join(sorted(allowed))}")
-        if "rationale" in t.requires and not rationale:
-            reasons.append(f"'{trigger}' requires a written rationale (--rationale)")
-        if "attachment" in t.requires and not files:
-            reasons.append(f"'{trigger}' requires an attached document (--attach FILE)")
-        unknown = [k for k in updates if k not in t.updates]
-        for k in unknown:
-            may = f"it may set: {', '.join(t.updates)}" if t.updates else "it sets no fields"
-            reasons.append(f"--set {k}: '{trigger}' does not change '{k}'; {may}")
-        clean, problems = check_data(pathway, {k: v for k, v in updates.items() if k in t.updates}, intake=False)
-        reasons += [f"--set {p}" for p in problems]
-        for need in t.requires:
-            if need in t.updates and need not in updates:
-                reasons.append(f"'{trigger}' requires --set {need}=...")
-        return reasons, role, clean, not unknown and not problems
 
     def tick(self) -> list[dict[str, Any]]:
         """Fire every due deadline transition, as the clock. Returns what moved or was refused.

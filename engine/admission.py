@@ -1,0 +1,67 @@
+"""Whether a request may become a transition, before its guards: a pure function.
+
+Every reason to refuse that does not need the guards (who asks, in which
+role, from which stage, with what rationale, documents and values) is
+collected here at once, so a refusal lists everything there is to fix and
+lands in the trail with all of it. Nothing here touches the database; the
+runtime calls it inside its transaction with the locked proposal's stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pathways import Pathway
+from pathways.fields import check_data
+from pathways.model import CLOCK
+from pathways.structure import hint
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The outcome: reasons to refuse (none: go on to the guards), the role acted in, clean updates."""
+
+    reasons: list[str] = field(default_factory=list)
+    role: str | None = None
+    updates: dict[str, Any] = field(default_factory=dict)
+    inputs_ok: bool = False  # guards read the inputs: they are only worth evaluating when these are valid
+
+
+def admit(pathway: Pathway, state: str, trigger: str, *, actor: str, roles: list[str] | None,
+          rationale: str | None, updates: dict[str, Any], attached: bool) -> Admission:
+    """Check a request to fire ``trigger`` from ``state`` against everything but the guards."""
+    reasons: list[str] = []
+    if roles is None:
+        reasons.append(f"'{CLOCK}' acts only through 'pathways tick', when a deadline is due" if actor == CLOCK
+                       else f"unknown user '{actor}': add them first with 'pathways users add'")
+    t = pathway.transition(state, trigger)
+    if t is None:
+        if trigger not in pathway.triggers():
+            reasons.append(f"'{trigger}' is not a trigger of pathway '{pathway.id}'"
+                           f"{hint(trigger, list(pathway.triggers()))}")
+        else:
+            here = [x.trigger for x in pathway.leaving(state)] or ["none: the stage is final"]
+            reasons.append(f"'{trigger}' cannot be fired from stage '{state}'; from here: {', '.join(here)}")
+        return Admission(reasons)
+    allowed = set(pathway.roles_for(state, t))
+    role = None
+    if roles is not None:
+        role = next((r for r in roles if r in allowed), None)
+        if role is None:
+            reasons.append(f"{actor} acts as {', '.join(roles) or 'no role'}; '{trigger}' needs one of: "
+                           f"{', '.join(sorted(allowed))}")
+    if "rationale" in t.requires and not rationale:
+        reasons.append(f"'{trigger}' requires a written rationale (--rationale)")
+    if "attachment" in t.requires and not attached:
+        reasons.append(f"'{trigger}' requires an attached document (--attach FILE)")
+    unknown = [k for k in updates if k not in t.updates]
+    for k in unknown:
+        may = f"it may set: {', '.join(t.updates)}" if t.updates else "it sets no fields"
+        reasons.append(f"--set {k}: '{trigger}' does not change '{k}'; {may}")
+    clean, problems = check_data(pathway, {k: v for k, v in updates.items() if k in t.updates}, intake=False)
+    reasons += [f"--set {p}" for p in problems]
+    for need in t.requires:
+        if need in t.updates and need not in updates:
+            reasons.append(f"'{trigger}' requires --set {need}=...")
+    return Admission(reasons, role, clean, not unknown and not problems)
