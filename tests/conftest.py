@@ -15,6 +15,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
+
+# No per-example deadlines: a loaded 2-core machine can pause any example past
+# hypothesis's 200 ms default. In CI the examples are derandomized, so a run
+# is reproducible; locally they stay random, to keep finding new cases.
+settings.register_profile("pathways", deadline=None, derandomize=bool(os.environ.get("CI")))
+settings.load_profile("pathways")
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "definitions"
