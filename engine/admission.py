@@ -26,6 +26,9 @@ class Admission:
     role: str | None = None
     updates: dict[str, Any] = field(default_factory=dict)
     inputs_ok: bool = False  # guards read the inputs: they are only worth evaluating when these are valid
+    #: Names of --set values refused (not recorded by this trigger, or invalid): a refusal entry lists them,
+    #: because the values themselves are not recorded, so the replay can see what the refusal rests on.
+    bad_inputs: tuple[str, ...] = ()
 
 
 def admit(pathway: Pathway, state: str, trigger: str, *, actor: str, roles: list[str] | None,
@@ -59,9 +62,11 @@ def admit(pathway: Pathway, state: str, trigger: str, *, actor: str, roles: list
     for k in unknown:
         may = f"it may set: {', '.join(t.updates)}" if t.updates else "it sets no fields"
         reasons.append(f"--set {k}: '{trigger}' does not change '{k}'; {may}")
-    clean, problems = check_data(pathway, {k: v for k, v in updates.items() if k in t.updates}, intake=False)
+    known = {k: v for k, v in updates.items() if k in t.updates}
+    clean, problems = check_data(pathway, known, intake=False)
     reasons += [f"--set {p}" for p in problems]
     for need in t.requires:
         if need in t.updates and need not in updates:
             reasons.append(f"'{trigger}' requires --set {need}=...")
-    return Admission(reasons, role, clean, not unknown and not problems)
+    bad = tuple(sorted({*unknown, *(k for k in known if k not in clean)}))
+    return Admission(reasons, role, clean, not unknown and not problems, bad)

@@ -37,7 +37,7 @@ LEAF_PREFIX = b"\x00"
 #: ``prev`` of the first entry of every chain.
 GENESIS = "0" * 64
 #: Format version of an entry (the ``v`` key).
-ENTRY_VERSION = 1
+ENTRY_VERSION = 2
 REGISTRY = "registry"
 
 
@@ -136,42 +136,51 @@ class Stored:
     body: bytes
 
 
+def linked(chain: str, row: Stored, seq: int, prev: str) -> dict[str, Any]:
+    """One stored entry checked as link ``seq`` of ``chain``; returns it parsed, or raises naming ``seq``.
+
+    The entry's seq is the next number (a gap means a deleted entry, a repeat
+    a duplicate), its stored bytes hash to its recorded hash (edited bytes),
+    they are canonical JSON naming this chain and seq, and ``prev`` is the
+    previous entry's hash (reordering, splicing).
+    """
+    if row.seq != seq:
+        reason = (f"entry seq {seq} is missing (next stored is seq {row.seq})" if row.seq > seq
+                  else f"entry seq {row.seq} appears out of order or twice")
+        raise VerificationFailed(chain, seq, reason)
+    actual = leaf_hash(row.body)
+    if actual != row.hash:
+        raise VerificationFailed(chain, seq, f"stored bytes hash to {actual}, but the entry records "
+                                 f"{row.hash}: the entry was altered")
+    try:
+        entry = json.loads(row.body)
+    except ValueError:
+        raise VerificationFailed(chain, seq, "entry bytes are not JSON") from None
+    if not isinstance(entry, dict) or canonical_bytes(entry) != row.body:
+        raise VerificationFailed(chain, seq, "entry bytes are not canonical JSON (RFC 8785)")
+    if entry.get("proposal") != chain or entry.get("seq") != seq:
+        raise VerificationFailed(chain, seq, f"entry names {entry.get('proposal')} seq {entry.get('seq')}: "
+                                 "it belongs elsewhere")
+    if entry.get("prev") != prev:
+        raise VerificationFailed(chain, seq, f"prev is {entry.get('prev')}, expected {prev} "
+                                 "(the hash of the entry before): entries were reordered or replaced")
+    return entry
+
+
 def verify_chain(chain: str, rows: Iterable[Stored], head: str | None = None,
                  count: int | None = None) -> list[dict[str, Any]]:
     """Walk one chain; return its parsed entries or raise at the first bad one.
 
-    Checks, per entry in seq order: seq is the next number (a gap means a
-    deleted entry, a repeat means a duplicate), the stored bytes hash to the
-    recorded hash (edited bytes), the bytes are canonical JSON for this chain
-    and seq, and ``prev`` is the previous entry's hash (reordering, splicing).
-    Then the last hash must equal the ``head`` the proposal records (a deleted
-    last entry leaves no gap, but the head gives it away).
+    Each entry must be the next ``linked`` one. Then the last hash must equal
+    the ``head`` the proposal records (a deleted last entry leaves no gap, but
+    the head gives it away), and the number of entries its ``count``.
     """
     entries: list[dict[str, Any]] = []
-    prev, expected = GENESIS, 1
+    prev = GENESIS
     for row in rows:
-        if row.seq != expected:
-            reason = (f"entry seq {expected} is missing (next stored is seq {row.seq})" if row.seq > expected
-                      else f"entry seq {row.seq} appears out of order or twice")
-            raise VerificationFailed(chain, expected, reason)
-        actual = leaf_hash(row.body)
-        if actual != row.hash:
-            raise VerificationFailed(chain, row.seq, f"stored bytes hash to {actual}, but the entry records "
-                                     f"{row.hash}: the entry was altered")
-        try:
-            entry = json.loads(row.body)
-        except ValueError:
-            raise VerificationFailed(chain, row.seq, "entry bytes are not JSON") from None
-        if not isinstance(entry, dict) or canonical_bytes(entry) != row.body:
-            raise VerificationFailed(chain, row.seq, "entry bytes are not canonical JSON (RFC 8785)")
-        if entry.get("proposal") != chain or entry.get("seq") != row.seq:
-            raise VerificationFailed(chain, row.seq, f"entry names {entry.get('proposal')} seq {entry.get('seq')}: "
-                                     "it belongs elsewhere")
-        if entry.get("prev") != prev:
-            raise VerificationFailed(chain, row.seq, f"prev is {entry.get('prev')}, expected {prev} "
-                                     "(the hash of the entry before): entries were reordered or replaced")
-        entries.append(entry)
-        prev, expected = row.hash, expected + 1
+        entries.append(linked(chain, row, len(entries) + 1, prev))
+        prev = row.hash
+    expected = len(entries) + 1
     if count is not None and len(entries) < count:
         raise VerificationFailed(chain, len(entries) + 1, f"entry seq {len(entries) + 1} is missing at the end: "
                                  f"{len(entries)} entries stored, but the proposal records {count}")

@@ -5,6 +5,7 @@
 ``InvalidData``         exit 1  proposal data does not fit the pathway's fields
 ``VerificationFailed``  exit 1  an audit chain does not verify; names the first bad entry
 ``DisclosureRisk``      exit 1  a public export would contain a confidential value; nothing is written
+``Tampered``            exit 1  a table the write path relies on contradicts the chains; nothing is written
 """
 
 from __future__ import annotations
@@ -47,3 +48,16 @@ class VerificationFailed(PathwaysError):
 
 class DisclosureRisk(PathwaysError):
     """Raised (exit 1) when a public bundle would contain a confidential value; nothing is written."""
+
+
+class Tampered(PathwaysError):
+    """Raised (exit 1) when a cached row contradicts what the chain says; nothing is written.
+
+    The write path checks what it can cheaply (the proposal row against its
+    last entry, the rules against their published sha256, the registry head
+    against the registry chain) and refuses rather than act on a forged cache.
+    """
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what}; nothing was changed. Run 'pathways verify' to see what differs and "
+                         "'pathways rebuild' (an admin) to restore the tables from the audit trail")

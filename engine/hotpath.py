@@ -16,18 +16,31 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal_column, select
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import ClauseElement
 
 from . import storage as st
 
-_P = st.proposals
-#: The proposal row and the actor's roles (one round trip, not two).
-LOCK = (select(_P, st.users.c.roles.label("actor_roles"))
-        .select_from(_P.outerjoin(st.users, st.users.c.name == bindparam("actor")))
+_P, _A, _M = st.proposals, st.audit_log, st.meta
+
+
+def _meta(key: str) -> Any:
+    return select(_M.c.value).where(_M.c.key == literal_column(f"'{key}'")).scalar_subquery()
+
+
+#: The proposal row, the chain's last entry (to check the row against it) and the registry's position
+#: (to judge roles by the registry's replay), in one round trip.
+LOCK = (select(_P, _A.c.body.label("head_body"), _A.c.hash.label("head_hash"),
+               _meta("registry_seq").label("registry_seq"), _meta("registry_head").label("registry_head"))
+        .select_from(_P.outerjoin(_A, (_A.c.chain == _P.c.id) & (_A.c.seq == _P.c.seq)))
         .where(_P.c.id == bindparam("pid")))
-LOCK_FOR_UPDATE = LOCK.with_for_update(of=_P)
+#: PostgreSQL: a row lock that waited for another writer re-reads the *locked* row at its new version, but
+#: not the rows joined to it (READ COMMITTED's re-check), so the last entry is read after the lock, apart.
+LOCK_FOR_UPDATE = (select(_P, _meta("registry_seq").label("registry_seq"),
+                          _meta("registry_head").label("registry_head"))
+                   .where(_P.c.id == bindparam("pid")).with_for_update(of=_P))
+HEAD = select(_A.c.body, _A.c.hash).where(_A.c.chain == bindparam("pid"), _A.c.seq == bindparam("seq"))
 APPEND = st.audit_log.insert().values(chain=bindparam("a_chain"), seq=bindparam("a_seq"), hash=bindparam("a_hash"),
                                       body=bindparam("a_body"))
 BUMP = _P.update().where(_P.c.id == bindparam("b_id")).values(seq=bindparam("b_seq"), head=bindparam("b_head"))
@@ -72,12 +85,23 @@ class Prepared:
 class Statements:
     """The hot path's statements for one database."""
 
-    lock: Prepared
+    lock_: Prepared
     append: Prepared
     bump: Prepared
     move: Prepared
+    head: Prepared | None  # PostgreSQL only (see LOCK_FOR_UPDATE)
 
     @classmethod
     def for_dialect(cls, dialect: Dialect) -> Statements:
-        lock = LOCK_FOR_UPDATE if dialect.name == "postgresql" else LOCK
-        return cls(*(Prepared.of(s, dialect) for s in (lock, APPEND, BUMP, MOVE)))
+        if dialect.name == "postgresql":
+            return cls(*(Prepared.of(s, dialect) for s in (LOCK_FOR_UPDATE, APPEND, BUMP, MOVE, HEAD)))
+        return cls(*(Prepared.of(s, dialect) for s in (LOCK, APPEND, BUMP, MOVE)), None)
+
+    def lock(self, conn: Connection, pid: str) -> SimpleNamespace | None:
+        """The proposal row, locked, with its chain's last entry (``head_body``, ``head_hash``) and the
+        registry's position (``registry_seq``, ``registry_head``)."""
+        row = self.lock_.first(conn, {"pid": pid})
+        if row is not None and self.head is not None:
+            last = self.head.first(conn, {"pid": pid, "seq": row.seq})
+            row.head_body, row.head_hash = (last.body, last.hash) if last else (None, None)
+        return row

@@ -14,14 +14,15 @@ the lock: one wins, the other is refused from the new stage.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
-import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -34,15 +35,13 @@ from pathways.structure import hint
 from . import storage as st
 from .admission import admit
 from .attachments import AttachmentFile
-from .audit import GENESIS, REGISTRY, conceal, make_entry, seal, timestamp
+from .audit import GENESIS, REGISTRY, Stored, conceal, leaf_hash, make_entry, seal, timestamp
 from .deadlines import due_at
-from .errors import Conflict, InvalidData, Refused
+from .errors import Conflict, InvalidData, Refused, Tampered, VerificationFailed
 from .hotpath import Statements
 from .machines import Compiled, compile_pathway
+from .registry import PUBLISHER, ROLE_NAME, USER_NAME, Registry
 from .verification import ChainReport, verify_chains
-
-USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
-ROLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -62,19 +61,28 @@ def _utcnow() -> dt.datetime:
 class Engine:
     """Proposals, users and published pathways in one database.
 
-    ``url`` is ``sqlite:///FILE`` or ``postgresql://...``; the schema is
-    created if missing. ``clock`` returns the current time (tests pass a
-    fake one; the audit timestamps come from it).
+    ``url`` is ``sqlite:///FILE`` or ``postgresql://...``; with ``create``
+    (writers) the schema is created if missing, without it (readers) a
+    missing database is a usage error and nothing is created. ``clock``
+    returns the current time (tests pass a fake one; the audit timestamps
+    come from it).
+
+    Roles and published versions come from the registry chain's replay, which
+    the engine keeps in memory and catches up entry by entry (``_registry_at``):
+    the ``users`` and ``pathway_versions`` tables are caches for readers, and
+    the write path never takes a role or a rule from them.
     """
 
     def __init__(self, url: str = "sqlite:///pathways.db", *, clock: Callable[[], dt.datetime] = _utcnow,
-                 synchronous: str = "FULL") -> None:
+                 synchronous: str = "FULL", create: bool = True) -> None:
         self.url = url
-        self.db = st.connect(url, synchronous=synchronous)
+        self.db = st.connect(url, synchronous=synchronous, create=create)
         self.clock = clock
         self._sql = Statements.for_dialect(self.db.dialect)
         self._pathways: dict[tuple[str, int, str], Pathway] = {}
         self._compiled: dict[tuple[str, int, str], Compiled] = {}
+        self._reg = Registry()
+        self._reg_lock = threading.Lock()
 
     def close(self) -> None:
         self.db.dispose()
@@ -85,32 +93,63 @@ class Engine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # --- users and the registry chain -------------------------------------------------
+    # --- the registry chain -------------------------------------------------------------
+
+    def _registry_at(self, conn: Any, seq: Any, head: Any) -> Registry:
+        """The registry replayed up to the position the database records (seq, head), caught up if behind.
+
+        Called at the start of a writing transaction, before it writes: the
+        entries read are committed ones. New entries are verified and judged
+        as they are applied; a position the chain does not hold is refused.
+        """
+        if seq is None or head is None or not str(seq).isdigit():
+            raise Tampered("the registry's head is missing from the database (meta)")
+        seq = int(seq)
+        with self._reg_lock:
+            reg = self._reg
+            if seq > reg.seq:
+                a = st.audit_log
+                rows = conn.execute(select(a.c.seq, a.c.hash, a.c.body).where(
+                    a.c.chain == REGISTRY, a.c.seq > reg.seq, a.c.seq <= seq).order_by(a.c.seq)).all()
+                try:
+                    for r in rows:
+                        reg.append(Stored(r.seq, r.hash, bytes(r.body)))
+                except VerificationFailed as failure:
+                    raise Tampered(f"the registry chain does not verify at seq {failure.seq}: {failure.reason}") \
+                        from None
+            if reg.hash_at(seq) != head:
+                raise Tampered(f"the database records registry seq {seq} with head {head}, which the registry "
+                               f"chain does not hold (it has {reg.seq} entries)")
+            return reg
+
+    def _registry_now(self, conn: Any, *, lock: bool = False) -> Registry:
+        """The registry at the position the database records now (``lock``: serialise registry writers)."""
+        m = st.meta
+        query = select(m.c.key, m.c.value).where(m.c.key.in_(("registry_seq", "registry_head")))
+        if lock and self.db.dialect.name == "postgresql":
+            query = query.with_for_update()
+        found = dict(conn.execute(query).all())
+        return self._registry_at(conn, found.get("registry_seq"), found.get("registry_head"))
+
+    def _registry(self, conn: Any, kind: str, actor: str, **fields: Any) -> str:
+        """Append one event to the registry chain; its position is read (with this transaction's own writes)."""
+        m = st.meta
+        found = dict(conn.execute(select(m.c.key, m.c.value).where(
+            m.c.key.in_(("registry_seq", "registry_head")))).all())
+        seq = int(found["registry_seq"]) + 1
+        entry = make_entry(chain=REGISTRY, seq=seq, prev=found["registry_head"], at=timestamp(self.clock()),
+                           kind=kind, actor=actor, **fields)
+        digest = self._append(conn, REGISTRY, seq, entry)
+        conn.execute(m.update().where(m.c.key == "registry_head").values(value=digest))
+        conn.execute(m.update().where(m.c.key == "registry_seq").values(value=str(seq)))
+        return digest
 
     def _append(self, conn: Any, chain: str, seq: int, entry: dict[str, Any]) -> str:
         body, digest = seal(entry)
         self._sql.append.run(conn, {"a_chain": chain, "a_seq": seq, "a_hash": digest, "a_body": body})
         return digest
 
-    def _lock_registry(self, conn: Any) -> str:
-        """Lock the registry head (PostgreSQL row lock; SQLite's BEGIN IMMEDIATE already
-        serialises writers) and return it. Taken *before* a check-then-insert (publish,
-        add_user), so two people doing the same thing at once cannot both pass the check."""
-        query = select(st.meta.c.value).where(st.meta.c.key == "registry_head")
-        if self.db.dialect.name == "postgresql":
-            query = query.with_for_update()
-        return conn.execute(query).scalar_one()
-
-    def _registry(self, conn: Any, kind: str, actor: str, **fields: Any) -> str:
-        """Append one event to the registry chain (publications, users), its head row locked."""
-        head = self._lock_registry(conn)
-        seq = conn.execute(select(func.count()).select_from(st.audit_log)
-                           .where(st.audit_log.c.chain == REGISTRY)).scalar() + 1
-        entry = make_entry(chain=REGISTRY, seq=seq, prev=head, at=timestamp(self.clock()), kind=kind,
-                           actor=actor, **fields)
-        digest = self._append(conn, REGISTRY, seq, entry)
-        conn.execute(st.meta.update().where(st.meta.c.key == "registry_head").values(value=digest))
-        return digest
+    # --- users ----------------------------------------------------------------------------
 
     def add_user(self, name: str, roles: Iterable[str], *, actor: str | None = None) -> list[str]:
         """Create a user, or add roles to one; recorded in the registry chain. Returns their roles.
@@ -129,29 +168,69 @@ class Engine:
                              "engine's clock holds)")
         refused = None
         with self.db.begin() as conn:
-            self._lock_registry(conn)
-            row = conn.execute(select(st.users.c.roles).where(st.users.c.name == name)).first()
-            have = json.loads(row.roles) if row else []
+            reg = self._registry_now(conn, lock=True)
+            have = sorted(reg.roles(name) or ())
             merged = sorted(set(have) | set(roles))
-            first = conn.execute(select(func.count()).select_from(st.users)).scalar() == 0
             by = actor or name
-            if first:
+            if not reg.users():
                 merged = sorted({*merged, ADMIN})
-            elif merged != have and ADMIN not in (self._roles(conn, by) or []):
+            elif merged != have and ADMIN not in (reg.roles(by) or ()):
                 reason = f"{by} may not grant roles: only a user with the '{ADMIN}' role may"
                 self._registry(conn, "refusal", by, trigger="users add", input={"name": name, "roles": roles},
                                reasons=[reason])
                 refused = Refused([reason])
             if refused is None and merged != have:
-                if row is None:
-                    conn.execute(st.users.insert().values(name=name, roles=json.dumps(merged),
-                                                          created_at=timestamp(self.clock())))
-                else:
-                    conn.execute(st.users.update().where(st.users.c.name == name).values(roles=json.dumps(merged)))
                 self._registry(conn, "user", by, input={"name": name, "roles": merged})
+                self._cache_user(conn, name, merged)
         if refused:
             raise refused
         return merged
+
+    def revoke(self, name: str, roles: Iterable[str], *, actor: str) -> list[str]:
+        """Take roles away from a user (an admin only; recorded). Returns the roles left.
+
+        The last admin cannot lose ``admin``: nobody could grant anything again.
+        """
+        roles = sorted({r.strip() for r in roles})
+        if not roles:
+            raise UsageError("give one or more --role to revoke")
+        refused = None
+        with self.db.begin() as conn:
+            reg = self._registry_now(conn, lock=True)
+            have = reg.roles(name)
+            if have is None:
+                raise NotFound(f"no user '{name}' (see 'pathways users list')"
+                               f"{hint(name, list(reg.users()))}")
+            left = sorted(have - set(roles))
+            reason = None
+            if ADMIN not in (reg.roles(actor) or ()):
+                reason = f"{actor} may not revoke roles: only a user with the '{ADMIN}' role may"
+            elif not set(roles) <= have:
+                missing = ", ".join(sorted(set(roles) - have))
+                reason = f"{name} does not hold {missing} (holds {', '.join(sorted(have))})"
+            elif ADMIN in roles and reg.admins() == {name}:
+                reason = f"{name} is the last admin: grant '{ADMIN}' to someone else first"
+            if reason:
+                self._registry(conn, "refusal", actor, trigger="users revoke",
+                               input={"name": name, "roles": roles}, reasons=[reason])
+                refused = Refused([reason])
+            else:
+                self._registry(conn, "revoke", actor, input={"name": name, "roles": left, "revoked": roles})
+                self._cache_user(conn, name, left)
+        if refused:
+            raise refused
+        return left
+
+    def _cache_user(self, conn: Any, name: str, roles: list[str]) -> None:
+        """The users table, for readers: a cache of the registry entry just appended."""
+        u = st.users
+        if conn.execute(select(u.c.name).where(u.c.name == name)).first() is None:
+            at = conn.execute(select(st.meta.c.value).where(st.meta.c.key == "registry_seq")).scalar()
+            created = json.loads(conn.execute(select(st.audit_log.c.body).where(
+                st.audit_log.c.chain == REGISTRY, st.audit_log.c.seq == int(at))).scalar())["at"]
+            conn.execute(u.insert().values(name=name, roles=json.dumps(roles), created_at=created))
+        else:
+            conn.execute(u.update().where(u.c.name == name).values(roles=json.dumps(roles)))
 
     def roles_in_use(self) -> set[str]:
         """Every role some published pathway declares (to catch a misspelt --role)."""
@@ -161,10 +240,6 @@ class Engine:
         with st.reading(self.db) as conn:
             rows = conn.execute(select(st.users).order_by(st.users.c.name)).all()
         return [{"name": r.name, "roles": json.loads(r.roles), "created_at": r.created_at} for r in rows]
-
-    def _roles(self, conn: Any, actor: str) -> list[str] | None:
-        raw = conn.execute(select(st.users.c.roles).where(st.users.c.name == actor)).scalar()
-        return None if raw is None else json.loads(raw)
 
     # --- pathways ----------------------------------------------------------------------
 
@@ -178,42 +253,53 @@ class Engine:
         return self.publish_all([pathway], actor=actor)[0]
 
     def publish_all(self, pathways: Iterable[Pathway], *, actor: str) -> list[tuple[Pathway, bool]]:
-        """Store several versions in one transaction: all of them, or none (a folder of definitions)."""
+        """Store several versions in one transaction: all of them, or none (a folder of definitions).
+
+        Publishing needs the ``admin`` or ``publisher`` role (rules decide what
+        happens to vendors); a refused publish is recorded.
+        """
         pathways = list(pathways)
         out: list[tuple[Pathway, bool]] = []
+        refused: Refused | None = None
         with self.db.begin() as conn:
-            self._lock_registry(conn)
-            if self._roles(conn, actor) is None:  # recorded, committed, then raised below
-                reason = f"unknown user '{actor}': add them first with 'pathways users add'"
+            reg = self._registry_now(conn, lock=True)
+            roles = reg.roles(actor)
+            if roles is None or not roles & {ADMIN, PUBLISHER}:  # recorded, committed, then raised below
+                reason = (f"unknown user '{actor}': add them first with 'pathways users add'" if roles is None else
+                          f"{actor} may not publish: it needs the '{ADMIN}' or '{PUBLISHER}' role "
+                          f"(an admin grants it: pathways users add {actor} --role {PUBLISHER})")
                 for pathway in pathways:
                     self._registry(conn, "refusal", actor, trigger="publish", pathway=pathway.ref, reasons=[reason])
-                refused: Refused | None = Refused([reason])
+                refused = Refused([reason])
             else:
-                refused = None
                 for pathway in pathways:
-                    if self._stored(conn, pathway):
+                    pub = reg.published(pathway.id, pathway.version)
+                    if pub is not None and pub.sha256 != pathway.sha256:
+                        raise Conflict(f"{pathway.id} version {pathway.version} is already published with other "
+                                       f"content (sha256 {pub.sha256[:12]}, yours {pathway.sha256[:12]}); raise "
+                                       "'version' to publish changed rules")
+                    if pub is not None or any(p is not pathway and p.ref == pathway.ref for p, _ in out):
                         out.append((pathway, False))
                         continue
-                    conn.execute(st.pathway_versions.insert().values(
-                        pathway_id=pathway.id, version=pathway.version, sha256=pathway.sha256,
-                        source=pathway.source, title=pathway.title, published_at=timestamp(self.clock()),
-                        published_by=actor))
+                    at = timestamp(self.clock())
                     self._registry(conn, "publish", actor, pathway=pathway.ref)
+                    pv = st.pathway_versions  # a stale cache row of a version never published goes first
+                    conn.execute(pv.delete().where(pv.c.pathway_id == pathway.id, pv.c.version == pathway.version))
+                    conn.execute(pv.insert().values(
+                        pathway_id=pathway.id, version=pathway.version, sha256=pathway.sha256,
+                        source=pathway.source, title=pathway.title, published_at=self._last_registry_at(conn, at),
+                        published_by=actor))
                     out.append((pathway, True))
         if refused:
             raise refused
         return out
 
-    def _stored(self, conn: Any, pathway: Pathway) -> bool:
-        """Whether this exact version is published; ``Conflict`` if its id+version holds other rules."""
-        pv = st.pathway_versions
-        stored = conn.execute(select(pv.c.sha256).where(pv.c.pathway_id == pathway.id,
-                                                         pv.c.version == pathway.version)).scalar()
-        if stored is not None and stored != pathway.sha256:
-            raise Conflict(f"{pathway.id} version {pathway.version} is already published with other content "
-                           f"(sha256 {stored[:12]}, yours {pathway.sha256[:12]}); raise 'version' to "
-                           "publish changed rules")
-        return stored is not None
+    def _last_registry_at(self, conn: Any, fallback: str) -> str:
+        """The time of the registry entry just appended (caches copy it exactly)."""
+        seq = conn.execute(select(st.meta.c.value).where(st.meta.c.key == "registry_seq")).scalar()
+        body = conn.execute(select(st.audit_log.c.body).where(st.audit_log.c.chain == REGISTRY,
+                                                               st.audit_log.c.seq == int(seq))).scalar()
+        return json.loads(body)["at"] if body else fallback
 
     def pathway(self, pathway_id: str, version: int | None = None) -> Pathway:
         """A published version (the latest by default)."""
@@ -228,7 +314,12 @@ class Engine:
                  "published_at": r.published_at, "published_by": r.published_by} for r in rows]
 
     def _pathway_for(self, conn: Any, pathway_id: str, version: int | None, sha256: str | None = None) -> Pathway:
-        """A stored version, parsed once and cached (a version never changes: the key includes its sha256)."""
+        """A stored version, parsed once and cached (a version never changes: the key includes its sha256).
+
+        With ``sha256`` (a proposal's pin, or a publish entry's), the stored
+        source must re-hash to exactly it: a row whose text and sha256 were
+        both edited is refused, not run.
+        """
         if version is not None and sha256 is not None and (pathway_id, version, sha256) in self._pathways:
             return self._pathways[(pathway_id, version, sha256)]
         pv = st.pathway_versions
@@ -236,46 +327,50 @@ class Engine:
         query = query.where(pv.c.version == version) if version is not None else query.order_by(pv.c.version.desc())
         row = conn.execute(query.limit(1)).first()
         if row is None:
+            if sha256 is not None:
+                raise Tampered(f"the rules of {pathway_id} v{version} (sha256 {sha256}) are missing from the database")
             known = [r[0] for r in conn.execute(select(pv.c.pathway_id).distinct())]
             raise NotFound(f"no published pathway '{pathway_id}'" + (f" version {version}" if version else "")
                            + (hint(pathway_id, known) or (f"; published: {', '.join(known)}" if known
                                                            else "; publish one with 'pathways publish FILE'")))
-        key = (row.pathway_id, row.version, row.sha256)
+        key = (row.pathway_id, row.version, sha256 or row.sha256)
         if key not in self._pathways:
             pathway = loads(row.source, f"<{row.pathway_id} v{row.version}>")
-            if pathway.sha256 != row.sha256:
-                raise Conflict(f"stored pathway {row.pathway_id} v{row.version} does not match its sha256")
+            if pathway.sha256 != key[2] or row.sha256 != key[2]:
+                raise Tampered(f"the stored rules of {row.pathway_id} v{row.version} do not re-hash to the "
+                               f"sha256 {key[2]} they must have")
             self._pathways[key] = pathway
         return self._pathways[key]
 
-    def _compiled_for(self, conn: Any, pathway_id: str, version: int | None, sha256: str | None = None) -> Compiled:
-        """The state machine and compiled guards of a stored version, built once (only writers need them)."""
-        if version is not None and sha256 is not None and (pathway_id, version, sha256) in self._compiled:
-            return self._compiled[(pathway_id, version, sha256)]  # the hot path: no query
-        pathway = self._pathway_for(conn, pathway_id, version, sha256)  # the latest, when version is None
-        key = (pathway.id, pathway.version, pathway.sha256)
-        if key not in self._compiled:
-            self._compiled[key] = compile_pathway(pathway)
+    def _compiled_for(self, conn: Any, reg: Registry, pathway_id: str, version: int, sha256: str) -> Compiled:
+        """The state machine and guards of a version the registry published with this sha256, built once."""
+        key = (pathway_id, version, sha256)
+        compiled = self._compiled.get(key)
+        if compiled is not None:
+            return compiled  # the hot path: no query (it was checked against the registry when built)
+        pub = reg.published(pathway_id, version)
+        if pub is None or pub.sha256 != sha256:
+            raise Tampered(f"{pathway_id} v{version} with sha256 {sha256} was never published (the registry "
+                           + (f"published {pub.sha256})" if pub else "has no such version)"))
+        self._compiled[key] = compile_pathway(self._pathway_for(conn, pathway_id, version, sha256))
         return self._compiled[key]
 
     # --- proposals -----------------------------------------------------------------------
-
-    def _lock(self, conn: Any, proposal_id: str, actor: str) -> Any:
-        """The proposal row, locked, with ``actor_roles`` (JSON, or None for an unknown actor)."""
-        row = self._sql.lock.first(conn, {"pid": proposal_id, "actor": actor})
-        if row is None:
-            raise NotFound(f"no proposal '{proposal_id}' (see 'pathways list')")
-        return row
 
     def _store_extras(self, conn: Any, chain: str, seq: int, kept: dict[str, tuple],
                       files: list[AttachmentFile]) -> None:
         for name, (salt, value) in kept.items():
             conn.execute(st.secrets.insert().values(chain=chain, seq=seq, field=name, salt=salt,
                                                     value=json.dumps(value)))
-        if files:  # stored once by content; a second writer of the same file at the same moment is no error
+        for f in files:  # stored once by content; a second writer of the same file at the same moment is no error
             insert = (pg_insert if self.db.dialect.name == "postgresql" else sqlite_insert)(st.attachments)
-            conn.execute(insert.on_conflict_do_nothing(index_elements=["sha256"]),
-                         [{"sha256": f.sha256, "size": f.size, "content": f.content} for f in files])
+            done = conn.execute(insert.on_conflict_do_nothing(index_elements=["sha256"]).returning(
+                st.attachments.c.sha256), {"sha256": f.sha256, "size": f.size, "content": f.content}).first()
+            if done is None:  # already stored: it must still be this file
+                stored = conn.execute(select(st.attachments.c.content).where(
+                    st.attachments.c.sha256 == f.sha256)).scalar()
+                if stored is not None and hashlib.sha256(bytes(stored)).hexdigest() != f.sha256:
+                    raise Tampered(f"the stored copy of attachment {f.sha256} was altered")
 
     def intake(self, pathway_id: str, data: Mapping[str, Any], *, actor: str,
                attachments: Iterable[str | os.PathLike[str]] = ()) -> str:
@@ -290,9 +385,14 @@ class Engine:
         except FieldProblem as problem:
             raise UsageError(str(problem)) from None
         with self.db.begin() as conn:
-            compiled = self._compiled_for(conn, pathway_id, None)
+            reg = self._registry_now(conn)
+            pub = reg.latest(pathway_id)
+            if pub is None:
+                self._pathway_for(conn, pathway_id, None)  # NotFound, with a hint
+                raise Tampered(f"pathway {pathway_id} is stored but the registry never published it")
+            compiled = self._compiled_for(conn, reg, pub.id, pub.version, pub.sha256)
             pathway = compiled.pathway
-            if self._roles(conn, actor) is None:  # recorded, committed, then raised below
+            if reg.roles(actor) is None:  # recorded, committed, then raised below
                 reason = f"unknown user '{actor}': add them first with 'pathways users add'"
                 self._registry(conn, "refusal", actor, trigger="intake", pathway=pathway.ref, reasons=[reason])
                 refused = Refused([reason])
@@ -301,23 +401,43 @@ class Engine:
                 clean, problems = check_data(pathway, data, intake=True)
                 if problems:
                     raise InvalidData(problems)
-                if self.db.dialect.name == "postgresql":  # numbering: one intake per pathway at a time
-                    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"intake:{pathway.id}"})
-                count = conn.execute(select(func.count()).select_from(st.proposals)
-                                     .where(st.proposals.c.pathway_id == pathway.id)).scalar()
-                pid = f"{pathway.id}-{count + 1:04d}"
+                pid = self._next_id(conn, pathway.id)
                 shown, kept = conceal(clean, pathway.confidential)
-                entry = make_entry(chain=pid, seq=1, prev=GENESIS, at=timestamp(now), kind="intake", actor=actor,
+                at = timestamp(now)
+                due = due_at(pathway, pathway.initial, clean, now)
+                entry = make_entry(chain=pid, seq=1, prev=GENESIS, at=at, kind="intake", actor=actor,
                                    dest=pathway.initial, pathway=pathway.ref, input=shown,
-                                   attachments=[f.ref for f in files])
+                                   attachments=[f.ref for f in files], registry={"seq": reg.seq, "head": reg.head},
+                                   entered=at, due=due)
                 digest = self._append(conn, pid, 1, entry)
                 self._store_extras(conn, pid, 1, kept, files)
                 conn.execute(st.proposals.insert().values(
                     id=pid, pathway_id=pathway.id, version=pathway.version, sha256=pathway.sha256,
-                    state=pathway.initial, data=json.dumps(clean), seq=1, head=digest, created_at=timestamp(now),
-                    entered_at=timestamp(now), due_at=due_at(pathway, pathway.initial, clean, now)))
+                    state=pathway.initial, data=json.dumps(clean), seq=1, head=digest, created_at=at,
+                    entered_at=at, due_at=due))
         if refused:
             raise refused
+        return pid
+
+    def _next_id(self, conn: Any, pathway_id: str) -> str:
+        """The next proposal id of a pathway, from its counter (never reused; constant cost at any size).
+
+        A counter behind the numbers in use (a cache edited) is refused rather
+        than silently skipped: the id names a chain that already exists.
+        """
+        m = st.meta
+        key = f"next_id:{pathway_id}"
+        if self.db.dialect.name == "postgresql":  # numbering: one intake per pathway at a time
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"intake:{pathway_id}"})
+        last = conn.execute(select(m.c.value).where(m.c.key == key)).scalar()
+        number = int(last) + 1 if last is not None and last.isdigit() else 1
+        if last is None:
+            conn.execute(m.insert().values(key=key, value=str(number)))
+        else:
+            conn.execute(m.update().where(m.c.key == key).values(value=str(number)))
+        pid = f"{pathway_id}-{number:04d}"
+        if conn.execute(select(st.audit_log.c.seq).where(st.audit_log.c.chain == pid).limit(1)).first() is not None:
+            raise Tampered(f"the proposal counter of {pathway_id} ({last}) is behind the audit trail: {pid} exists")
         return pid
 
     def advance(self, proposal_id: str, trigger: str, *, actor: str, rationale: str | None = None,
@@ -330,6 +450,35 @@ class Engine:
         files = [AttachmentFile.read(a) for a in attachments]
         return self._advance(proposal_id, trigger, actor, rationale, dict(updates or {}), files, clock=False)
 
+    def _lock(self, conn: Any, proposal_id: str) -> Any:
+        """The proposal row, locked, with its last entry and the registry's position (see ``hotpath``)."""
+        row = self._sql.lock(conn, proposal_id)
+        if row is None:
+            raise NotFound(f"no proposal '{proposal_id}' (see 'pathways list')")
+        return row
+
+    def _checked(self, row: Any) -> tuple[str, str | None]:
+        """The proposal row against its chain's last entry; returns (stage entered at, due) as the chain says.
+
+        One primary-key read and one parse per transition: a stage, a seq, a
+        head or a pin edited in the table (to move a proposal without an
+        entry, or run it under other rules) is refused here, before anything
+        is written. Entry version 1 did not record the dates: the row's are used.
+        """
+        body = row.head_body
+        if body is None or row.head_hash != row.head or leaf_hash(bytes(body)) != row.head:
+            raise Tampered(f"{row.id}'s recorded head does not match its last entry (seq {row.seq})")
+        last = json.loads(body)
+        state = last["from"] if last["kind"] == "refusal" else last["to"]
+        pin = last["pathway"]
+        if (last["seq"], state, pin["id"], pin["version"], pin["sha256"]) != (
+                row.seq, row.state, row.pathway_id, row.version, row.sha256):
+            raise Tampered(f"{row.id}'s stored stage or pinned rules differ from its last entry (seq {row.seq}: "
+                           f"stage '{state}', {pin['id']} v{pin['version']})")
+        if last.get("v", 1) < 2:
+            return row.entered_at, row.due_at
+        return last["entered"], last["due"]
+
     def _advance(self, pid: str, trigger: str, actor: str, rationale: str | None, updates: dict[str, Any],
                  files: list[AttachmentFile], *, clock: bool, expect_seq: int | None = None) -> Any:
         now = self.clock()
@@ -339,14 +488,21 @@ class Engine:
         except FieldProblem as problem:
             raise UsageError(str(problem)) from None
         with self.db.begin() as conn:
-            row = self._lock(conn, pid, actor)
+            row = self._lock(conn, pid)
             if expect_seq is not None and row.seq != expect_seq:
                 return None  # the clock's view is stale: someone acted since it looked; it looks again next tick
-            compiled = self._compiled_for(conn, row.pathway_id, row.version, row.sha256)
+            entered_at, due = self._checked(row)
+            at = timestamp(now)
+            if clock and (due is None or at < due):
+                return None  # the cached due time said due, the chain says not yet: the clock does not fire
+            reg = self._reg if (int(row.registry_seq or -1), row.registry_head) == (self._reg.seq, self._reg.head) \
+                else self._registry_at(conn, row.registry_seq, row.registry_head)
+            compiled = self._compiled_for(conn, reg, row.pathway_id, row.version, row.sha256)
             pathway = compiled.pathway
-            roles = [CLOCK] if clock else (None if row.actor_roles is None else json.loads(row.actor_roles))
+            held = reg.roles(actor)
+            roles = [CLOCK] if clock else (None if held is None or actor == CLOCK else sorted(held))
             data = json.loads(row.data)
-            entered = dt.datetime.fromisoformat(row.entered_at.replace("Z", "+00:00"))
+            entered = dt.datetime.fromisoformat(entered_at.replace("Z", "+00:00"))
             t = pathway.transition(row.state, trigger)
             admission = admit(pathway, row.state, trigger, actor=actor, roles=roles, rationale=rationale,
                               updates=updates, attached=bool(files))
@@ -361,24 +517,28 @@ class Engine:
                 reasons += [r.reason() for r in results if not r.result]
             shown, kept = conceal(clean, pathway.confidential)
             seq = row.seq + 1
-            common = dict(chain=pid, seq=seq, prev=row.head, at=timestamp(now), actor=actor, role=role,
+            common = dict(chain=pid, seq=seq, prev=row.head, at=at, actor=actor, role=role,
                           trigger=trigger, source=row.state, pathway=pathway.ref, conditions=conditions,
-                          rationale=rationale, input=shown, attachments=[f.ref for f in files])
+                          rationale=rationale, input=shown, attachments=[f.ref for f in files],
+                          registry={"seq": reg.seq, "head": reg.head})
             if reasons:
+                extra = {"refused_inputs": list(admission.bad_inputs)} if admission.bad_inputs else {}
                 digest = self._append(conn, pid, seq, make_entry(kind="refusal", dest=t.dest if t else None,
-                                                                 reasons=reasons, **common))
+                                                                 reasons=reasons, entered=entered_at, due=due,
+                                                                 **common, **extra))
                 self._store_extras(conn, pid, seq, kept, files)  # what was attempted is evidence too
                 self._sql.bump.run(conn, {"b_id": pid, "b_seq": seq, "b_head": digest})
             else:
                 dest = compiled.fire(row.state, trigger)
-                digest = self._append(conn, pid, seq, make_entry(kind="transition", dest=dest, **common))
-                self._store_extras(conn, pid, seq, kept, files)
                 data.update(clean)
                 if dest != row.state:  # a new stage: its clock starts now
-                    entered = now
+                    entered, entered_at = now, at
+                due = due_at(pathway, dest, data, entered)
+                digest = self._append(conn, pid, seq, make_entry(kind="transition", dest=dest, entered=entered_at,
+                                                                 due=due, **common))
+                self._store_extras(conn, pid, seq, kept, files)
                 self._sql.move.run(conn, {"b_id": pid, "b_state": dest, "b_seq": seq, "b_head": digest,
-                                     "b_data": json.dumps(data), "b_due": due_at(pathway, dest, data, entered),
-                                     "b_entered": timestamp(entered)})
+                                     "b_data": json.dumps(data), "b_due": due, "b_entered": entered_at})
         if reasons:
             raise Refused(reasons, seq=seq, hash=digest)
         return {"id": pid, "trigger": trigger, "from": row.state, "to": dest, "seq": seq, "hash": digest}
@@ -523,7 +683,7 @@ class Engine:
     def verify(self, ids: Iterable[str] = (), *, raise_on_failure: bool = True) -> list[ChainReport]:
         """Verify chains (all of them, registry included, when ``ids`` is empty)."""
         with st.reading(self.db) as conn:
-            reports = verify_chains(conn, list(ids))
+            reports = verify_chains(conn, list(ids), self._compiled)
         failed = next((r for r in reports if r.error), None)
         if failed and raise_on_failure:
             raise failed.error  # type: ignore[misc]

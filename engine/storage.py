@@ -1,5 +1,14 @@
 """Tables and connections: SQLite by default, PostgreSQL through the same URL.
 
+Every table but the append-only ones is a *cache* of what the chains say
+(``verification`` re-derives it, ``rebuild`` restores it): ``users`` (the
+registry's grants and revocations), ``proposals`` (each chain's replay),
+``pathway_versions`` (the publish entries; ``source`` is the text whose
+canonical form hashes to the published sha256) and ``meta`` (the registry's
+head and length, the proposal counters). The evidence itself is append-only:
+``audit_log`` (the entries), ``audit_secrets`` (confidential values and their
+salts) and ``attachments`` (files by content hash).
+
 The tables are SQLModel classes (one place that names every column). The hot
 write path does not use the ORM, whose unit of work costs several times a raw
 sqlite3 write here: ``hotpath.py`` writes its statements in Core over these
@@ -29,7 +38,7 @@ from sqlmodel import Column, Field, SQLModel
 
 from pathways.errors import UsageError
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 READ_ONLY = "pathways_read_only"  # execution option: begin without taking the write lock
 BUSY_TIMEOUT_MS = 30_000
 
@@ -106,7 +115,12 @@ class Attachment(SQLModel, table=True):
 
 
 class Meta(SQLModel, table=True):
-    """Small named values: schema version, the registry chain's head."""
+    """Small named values: schema version, the registry chain's head and length, proposal counters.
+
+    ``registry_head`` / ``registry_seq`` are the registry chain's last hash and
+    seq; ``next_id:<pathway>`` is the last proposal number used on a pathway
+    (numbers are never reused, and intake costs the same at any size).
+    """
 
     __tablename__ = "meta"
     key: str = Field(primary_key=True)
@@ -121,7 +135,9 @@ secrets = Secret.__table__  # type: ignore[attr-defined]
 attachments = Attachment.__table__  # type: ignore[attr-defined]
 meta = Meta.__table__  # type: ignore[attr-defined]
 
-APPEND_ONLY = ("audit_log", "audit_secrets")
+APPEND_ONLY = ("audit_log", "audit_secrets", "attachments")
+#: Cache tables, re-derived from the chains by ``verify`` and restored by ``rebuild``.
+CACHES = ("users", "proposals", "pathway_versions", "meta")
 
 _SQLITE_TRIGGERS = [
     f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
@@ -167,15 +183,36 @@ def _sqlite_setup(engine: SAEngine, synchronous: str) -> None:
 
 @contextmanager
 def reading(engine: SAEngine) -> Iterator[Connection]:
-    """A transaction for reading only: a consistent snapshot without SQLite's write lock."""
+    """A transaction for reading only: ONE consistent snapshot, without SQLite's write lock.
+
+    SQLite: a deferred transaction reads one WAL snapshot from its first
+    statement on. PostgreSQL: REPEATABLE READ, read only, so that every
+    statement of a ``verify`` or an export sees the same committed state
+    (under the default READ COMMITTED, a verify running beside writers saw a
+    proposal's row and its chain from different moments).
+    """
     with engine.connect() as conn:
-        conn.execution_options(**{READ_ONLY: True})
+        if engine.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        else:
+            conn.execution_options(**{READ_ONLY: True})
         with conn.begin():
             yield conn
 
 
-def connect(url: str, *, synchronous: str = "FULL") -> SAEngine:
-    """An SQLAlchemy engine for ``url`` with the pragmas and the schema in place."""
+def missing_database(url: str) -> UsageError:
+    where = make_url(url).render_as_string(hide_password=True)
+    return UsageError(f"no pathways database at {where}; create one with a writing command "
+                      "(e.g. 'pathways users add NAME --role R') or run 'pathways demo'")
+
+
+def connect(url: str, *, synchronous: str = "FULL", create: bool = True) -> SAEngine:
+    """An SQLAlchemy engine for ``url`` with the pragmas and (when ``create``) the schema in place.
+
+    With ``create=False`` (readers: verify, show, list...) nothing is created:
+    a database file that does not exist, or a database without the schema,
+    is a usage error, so a mistyped ``--db`` never leaves an empty database behind.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -186,9 +223,15 @@ def connect(url: str, *, synchronous: str = "FULL") -> SAEngine:
     if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
         raise UsageError("an in-memory database would forget the audit trail; use sqlite:///FILE")
     where = parsed.render_as_string(hide_password=True)
+    if not create and backend == "sqlite" and not Path(parsed.database).is_file():
+        raise missing_database(url)
     try:
         engine = _create(parsed, synchronous)
-        create_schema(engine)
+        if create:
+            create_schema(engine)
+        elif not has_schema(engine):
+            engine.dispose()
+            raise missing_database(url)
     except ModuleNotFoundError as exc:  # a database driver missing from this installation
         raise UsageError(f"cannot open {where}: its driver '{exc.name}' is not installed") from None
     except UsageError:
@@ -213,20 +256,49 @@ def _create(parsed: URL, synchronous: str) -> SAEngine:
     return create_engine(parsed, pool_reset_on_return=None)
 
 
+def has_schema(engine: SAEngine) -> bool:
+    """Whether the database holds this project's tables (the ``meta`` table says so)."""
+    from sqlalchemy import inspect
+
+    with engine.connect() as conn:
+        return inspect(conn).has_table("meta")
+
+
 def create_schema(engine: SAEngine) -> None:
-    """Create missing tables and the append-only triggers (idempotent)."""
+    """Create missing tables and the append-only triggers (idempotent); bring a schema 1 database up to 2."""
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":  # two first runs at once must not race on CREATE
             conn.execute(text("SELECT pg_advisory_xact_lock(7218190331)"))
         if engine.dialect.name == "sqlite":
+            names = [sql.split()[5] for sql in _SQLITE_TRIGGERS]
             have = conn.exec_driver_sql(
-                "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name LIKE 'audit_%'").scalar()
+                f"SELECT count(*) FROM sqlite_master WHERE type='trigger' AND name IN ({','.join('?' * len(names))})",
+                tuple(names)).scalar()
             if have == len(_SQLITE_TRIGGERS):
                 return
         SQLModel.metadata.create_all(conn)
         for sql in _SQLITE_TRIGGERS if engine.dialect.name == "sqlite" else _PG_TRIGGERS:
             conn.execute(text(sql))
-        have = {row.key for row in conn.execute(meta.select())}
-        for key, value in (("schema_version", SCHEMA_VERSION), ("registry_head", "0" * 64)):
+        have = {row.key: row.value for row in conn.execute(meta.select())}
+        if "registry_seq" not in have and "registry_head" in have:  # schema 1: the counters did not exist
+            _migrate_counters(conn)
+        for key, value in (("schema_version", SCHEMA_VERSION), ("registry_head", "0" * 64), ("registry_seq", "0")):
             if key not in have:
                 conn.execute(meta.insert().values(key=key, value=value))
+        if have.get("schema_version") not in (None, SCHEMA_VERSION):
+            conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=SCHEMA_VERSION))
+
+
+def _migrate_counters(conn: Connection) -> None:
+    """Schema 1 numbered proposals ``count + 1``: record the registry's length and each pathway's last number."""
+    from sqlalchemy import func, select
+
+    seq = conn.execute(select(func.count()).select_from(audit_log).where(audit_log.c.chain == "registry")).scalar()
+    conn.execute(meta.insert().values(key="registry_seq", value=str(seq)))
+    last: dict[str, int] = {}
+    for (chain,) in conn.execute(select(audit_log.c.chain).where(audit_log.c.seq == 1)):
+        prefix, _, number = chain.rpartition("-")
+        if chain != "registry" and number.isdigit():
+            last[prefix] = max(last.get(prefix, 0), int(number))
+    for prefix, number in last.items():
+        conn.execute(meta.insert().values(key=f"next_id:{prefix}", value=str(number)))

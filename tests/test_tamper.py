@@ -95,11 +95,11 @@ def move_the_head(conn: sqlite3.Connection, pid: str) -> None:
 
 CASES: list[tuple[Tamper, int, str]] = [
     (flip_a_byte_of_entry_2, 2, "the entry was altered"),
-    (rewrite_entry_2_and_its_hash, 3, "reordered or replaced"),
+    (rewrite_entry_2_and_its_hash, 2, "the rules refuse it: unknown user 'bob'"),
     (delete_a_middle_entry, 2, "entry seq 2 is missing"),
     (delete_the_last_entry, 4, "entry seq 4 is missing at the end"),
     (swap_two_entries, 2, "belongs elsewhere"),
-    (change_state_without_an_entry, 4, "state was changed without an entry"),
+    (change_state_without_an_entry, 4, "stage was changed without an entry"),
     (change_data_without_an_entry, 1, "data was changed without an entry"),
     (change_a_confidential_value, 1, "does not match the salted hash"),
     (splice_an_entry_from_another_proposal, 2, "belongs elsewhere"),

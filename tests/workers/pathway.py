@@ -82,7 +82,7 @@ def prepare(eng: Any) -> None:
     from pathways import loads
 
     for name in OFFICERS:
-        eng.add_user(name, ["officer"], actor=OFFICERS[0])  # the first is admin
+        eng.add_user(name, ["officer", "publisher"], actor=OFFICERS[0])  # the first is admin
     eng.publish(loads(YAML, "<race test pathway>"), actor=OFFICERS[0])
 
 

@@ -53,8 +53,8 @@ class UnlockedEngine(Engine):
             event.remove(self.db, "begin", begins[0])
             event.listen(self.db, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
 
-    def _lock(self, conn: Any, proposal_id: str, actor: str) -> Any:
-        row = conn.execute(hotpath.LOCK, {"pid": proposal_id, "actor": actor}).first()  # no FOR UPDATE
+    def _lock(self, conn: Any, proposal_id: str) -> Any:
+        row = conn.execute(hotpath.LOCK, {"pid": proposal_id}).first()  # no FOR UPDATE
         assert row is not None, proposal_id
         return row
 

@@ -1,0 +1,231 @@
+"""A proposal's chain replayed and re-judged by its pinned rules: what its cached row must hold.
+
+The hash walk proves entries are intact and in order; the replay proves
+they are *lawful*. Each entry is judged against the rules the proposal is
+pinned to, in order, exactly as the engine judged it when it was written:
+
+- the intake names a published version (at the registry position it
+  acted under), by a known user, with data the rules accept, into the
+  initial stage;
+- a transition leaves the replayed stage by a trigger of that stage and
+  reaches its destination; its actor held one of the allowed roles at that
+  registry position (the clock fires only deadline triggers, at or after
+  the due time the replay computes); the rationale, documents and fields it
+  requires are there; every guard, re-evaluated on the replayed context
+  (data, inputs, stage, days in stage, actor, ``now`` = the entry's time),
+  gives the recorded result, and all hold;
+- a refusal was made from the replayed stage, its recorded conditions are
+  what the guards give, and the rules do refuse it.
+
+Confidential values take part through their kept values (``audit_secrets``):
+a salted hash without its secret is itself a finding. The result,
+:class:`Derived`, is what the ``proposals`` row must say; ``verification``
+compares the two and ``rebuild`` writes it. Pure: the caller reads the rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pathways.model import CLOCK
+
+from .admission import admit
+from .audit import GENESIS, Stored, linked, salted_hash
+from .deadlines import due_at
+from .errors import VerificationFailed
+from .machines import Compiled
+from .registry import Registry
+
+#: Kinds of entry a proposal chain may hold.
+KINDS = ("intake", "transition", "refusal")
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A proposal's row as its chain says it must be."""
+
+    id: str
+    pathway_id: str
+    version: int
+    sha256: str
+    state: str
+    data: dict[str, Any]
+    seq: int
+    head: str
+    created_at: str
+    entered_at: str
+    due_at: str | None
+    where: Mapping[str, int]  # field -> seq of the entry that last set it (to name a finding)
+
+    def row(self) -> dict[str, Any]:
+        """The ``proposals`` columns (``data`` as a dict)."""
+        return {"id": self.id, "pathway_id": self.pathway_id, "version": self.version, "sha256": self.sha256,
+                "state": self.state, "data": self.data, "seq": self.seq, "head": self.head,
+                "created_at": self.created_at, "entered_at": self.entered_at, "due_at": self.due_at}
+
+
+def parse_time(at: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+
+
+def _unsealed(e: dict[str, Any], secrets: Mapping[tuple[int, str], tuple[str, Any]], fail: Callable) -> dict:
+    """An entry's inputs in clear: each salted hash replaced by its kept value, which must match it."""
+    out = {}
+    for name, value in (e.get("input") or {}).items():
+        if isinstance(value, dict) and "salted_sha256" in value:
+            kept = secrets.get((e["seq"], name))
+            if kept is None:
+                raise fail(f"the kept value of confidential '{name}' is missing (audit_secrets): "
+                           "the record of what was entered is incomplete")
+            if salted_hash(kept[1], kept[0]) != value["salted_sha256"]:
+                raise fail(f"the kept value of confidential '{name}' does not match the salted hash in the entry")
+            value = kept[1]
+        out[name] = value
+    return out
+
+
+def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
+           rules: Callable[[dict[str, Any], int], Compiled],
+           secrets: Mapping[tuple[int, str], tuple[str, Any]],
+           files: Callable[[dict[str, Any]], str | None] = lambda ref: None) -> Derived:
+    """Walk, re-judge and replay one proposal chain; raise ``VerificationFailed`` at the first bad entry.
+
+    ``rules(ref, seq)`` returns the compiled rules of a pinned version (or
+    raises a finding at ``seq``); ``files(ref)`` says what is wrong with an
+    attachment's stored content, or None when it is there intact.
+    """
+    prev, seq = GENESIS, 0
+    compiled: Compiled | None = None
+    state = entered = due = created = ""
+    data: dict[str, Any] = {}
+    where: dict[str, int] = {}
+    pin: dict[str, Any] = {}
+    for row in rows:
+        seq += 1
+        e = linked(chain, row, seq, prev)
+        prev = row.hash
+
+        def fail(reason: str, seq: int = seq) -> VerificationFailed:
+            return VerificationFailed(chain, seq, reason)
+
+        kind, at, v = e.get("kind"), e.get("at"), e.get("v", 1)
+        if kind not in KINDS or not isinstance(at, str):
+            raise fail(f"unknown kind of entry {kind!r}" if kind not in KINDS else "the entry has no time")
+        position = _position(e, registry, fail)
+        if seq == 1:
+            if kind != "intake":
+                raise fail("the first entry is not the intake")
+            pin = e.get("pathway") or {}
+            compiled = rules(pin, seq)
+            if registry.published(pin.get("id"), pin.get("version"), position) is None:
+                raise fail(f"the intake names {pin.get('id')} v{pin.get('version')}, which was not published "
+                           f"at the registry position it acted under (seq {position})")
+        elif kind == "intake":
+            raise fail("a second intake entry in one chain")
+        elif e.get("pathway") != pin:
+            raise fail("entry names another pathway version than the proposal is pinned to")
+        assert compiled is not None
+        pathway = compiled.pathway
+        for a in e.get("attachments") or []:
+            problem = files(a)
+            if problem:
+                raise fail(problem)
+        inputs = _unsealed(e, secrets, fail)
+        now = parse_time(at)
+        actor = e.get("actor")
+        roles = [CLOCK] if actor == CLOCK else registry.roles(actor, position)
+        if kind == "intake":
+            from pathways.fields import check_data
+
+            clean, problems = check_data(pathway, inputs, intake=True)
+            if problems or (v >= 2 and clean != inputs):
+                raise fail("the intake's data is not what the rules accept: " + "; ".join(problems or
+                           ["a value is not in its canonical form"]))
+            if roles is None or actor == CLOCK:
+                raise fail(f"the intake is by {actor!r}, who was not a user at that moment")
+            if e.get("to") != pathway.initial:
+                raise fail(f"the intake enters '{e.get('to')}', but the rules start in '{pathway.initial}'")
+            state, entered, created, data = pathway.initial, at, at, dict(inputs)
+            where = dict.fromkeys(inputs, 1)
+        else:
+            if e.get("from") != state:
+                raise fail(f"entry moves from '{e.get('from')}', but the replay is in '{state}'")
+            trigger = e.get("trigger") or ""
+            attached = bool(e.get("attachments"))
+            admission = admit(pathway, state, trigger, actor=actor, roles=None if roles is None else sorted(roles),
+                              rationale=e.get("rationale"), updates=inputs, attached=attached)
+            reasons = list(admission.reasons)
+            t = pathway.transition(state, trigger)
+            conditions: list[dict[str, Any]] = []
+            if t is not None and admission.inputs_ok:
+                context = compiled.context(data, proposal_id=chain, state=state,
+                                           days_in_stage=(now - parse_time(entered)).days, inputs=admission.updates,
+                                           rationale=e.get("rationale") or "", actor=actor,
+                                           roles=sorted(roles or ()), now=now)
+                results = compiled.guards.run(t, context)
+                conditions = [r.as_entry() for r in results]
+                reasons += [r.reason() for r in results if not r.result]
+            if _judged(conditions) != _judged(e.get("conditions") or []):
+                raise fail("the recorded rule results are not what the rules give on the replayed proposal: "
+                           + _difference(conditions, e.get("conditions") or []))
+            if kind == "refusal":
+                # The refused --set values are not recorded (they may be confidential, or not values at
+                # all): a refusal resting on them names them; entry version 1 did not, so it is taken as is.
+                if not reasons and v >= 2 and not e.get("refused_inputs"):
+                    raise fail(f"a refusal of '{trigger}' that the rules would have allowed")
+                if not e.get("reasons"):
+                    raise fail("a refusal that gives no reason")
+            else:
+                if reasons:
+                    raise fail(f"'{trigger}' was recorded as done, but the rules refuse it: {'; '.join(reasons)}")
+                if admission.role != e.get("role"):
+                    raise fail(f"the entry says {actor} acted as {e.get('role')!r}, but the role that allows it "
+                               f"is {admission.role!r}")
+                if actor == CLOCK and (not due or at < due):
+                    raise fail(f"the clock fired '{trigger}' at {at}, before the stage was due"
+                               + (f" ({due})" if due else " (the stage has no deadline)"))
+                assert t is not None
+                if e.get("to") != t.dest:
+                    raise fail(f"'{trigger}' leads from '{state}' to '{t.dest}', but the entry says '{e.get('to')}'")
+                for name, value in admission.updates.items():
+                    data[name], where[name] = value, seq
+                if t.dest != state:
+                    state, entered = t.dest, at
+        due = due_at(pathway, state, data, parse_time(entered)) or ""
+        if v >= 2 and (e.get("entered") != entered or (e.get("due") or "") != due):
+            raise fail(f"the entry records the stage entered at {e.get('entered')} and due {e.get('due')}, "
+                       f"but the replay gives {entered} and {due or None}")
+    if seq == 0:
+        raise VerificationFailed(chain, 1, "the chain has no entries")
+    return Derived(chain, pin["id"], pin["version"], pin["sha256"], state, data, seq, prev, created, entered,
+                   due or None, where)
+
+
+def _position(e: dict[str, Any], registry: Registry, fail: Callable) -> int:
+    """The registry seq an entry acted under; it must still be there, with the hash the entry names."""
+    named = e.get("registry")
+    if named is None:  # entry version 1: the registry as it stood at the entry's time
+        return registry.position_at_time(e["at"])
+    seq, head = (named.get("seq"), named.get("head")) if isinstance(named, dict) else (None, None)
+    if type(seq) is not int or registry.hash_at(seq) != head:
+        raise fail(f"the entry acted under registry entry {seq} ({head}), which the registry no longer holds: "
+                   "registry entries it relied on were removed or replaced")
+    return seq
+
+
+def _judged(conditions: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, bool]]:
+    """What must agree between a recorded and a re-evaluated rule: its text, result, citation, and
+    whether it could be evaluated (the error's wording may differ between CEL versions)."""
+    return [(c.get("check"), c.get("result"), c.get("cite"), bool(c.get("error"))) for c in conditions]
+
+
+def _difference(replayed: list[dict[str, Any]], recorded: list[dict[str, Any]]) -> str:
+    for mine, theirs in zip(replayed, recorded, strict=False):
+        if _judged([mine]) != _judged([theirs]):
+            return (f"'{theirs.get('check')}' is recorded as {theirs.get('result')}, "
+                    f"the replay gives {mine.get('result')}")
+    return f"{len(recorded)} rule result(s) recorded, the rules have {len(replayed)}"
+
