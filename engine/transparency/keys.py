@@ -74,7 +74,7 @@ class SigningKey:
     @classmethod
     def parse(cls, skey: str) -> SigningKey:
         """Read a ``PRIVATE+KEY+name+keyid+key`` line; the key ID must match the key."""
-        parts = skey.strip().split("+") if isinstance(skey, str) else []
+        parts = skey.strip().split("+", 4) if isinstance(skey, str) else []  # base64 may hold "+"
         if len(parts) != 5 or "+".join(parts[:2]) + "+" != _SKEY_PREFIX:
             raise NoteError("malformed private key: expected PRIVATE+KEY+name+keyid+key")
         raw = note_b64decode(parts[4], "private key")

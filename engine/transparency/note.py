@@ -79,7 +79,7 @@ class VerifierKey:
     @classmethod
     def parse(cls, vkey: str) -> VerifierKey:
         """Read ``name+hex(key ID)+base64(0x01 || key)``; the key ID must match the key."""
-        parts = vkey.split("+") if isinstance(vkey, str) else []
+        parts = vkey.split("+", 2) if isinstance(vkey, str) else []  # base64 may hold "+"
         if len(parts) != 3 or len(parts[1]) != 8 or any(c not in "0123456789abcdef" for c in parts[1]):
             raise NoteError(f"malformed verifier key {str(vkey)[:80]!r}: expected name+keyid+key")
         raw = note_b64decode(parts[2], "verifier key")
