@@ -33,6 +33,7 @@ from engine.transparency import (
     root,
     root_at,
     standalone_source,
+    subtree_hash,
     verify_consistency,
     verify_inclusion,
 )
@@ -166,6 +167,26 @@ def test_proofs_match_the_naive_tree_and_verify(size: int) -> None:
         proof = consistency_proof(old, size, _node)
         assert proof == _subproof(old, LEAVES[:size], True)
         verify_consistency(old, size, _mth(LEAVES[:old]), top, proof)
+
+
+def test_a_range_that_is_no_subtree_is_refused() -> None:
+    for start, end in [(1, 3), (2, 5), (4, 7 + 4)]:
+        with pytest.raises(MerkleError, match="is not a subtree"):
+            subtree_hash(start, end, _node)
+    assert subtree_hash(8, 11, _node) == _mth(LEAVES[8:11])
+
+
+def test_the_public_surface_is_pinned() -> None:
+    import engine.transparency as transparency
+
+    assert sorted(transparency.__all__) == sorted(PUBLIC)
+    assert all(hasattr(transparency, name) for name in PUBLIC)
+
+
+PUBLIC = """EMPTY_ROOT LEAF_PREFIX NODE_PREFIX Checkpoint MerkleError NoteError NoteSignature SigningKey
+VerifierKey append_leaf completed_nodes consistency_proof count_lookups ed25519_verify generate_key
+hash_children hash_leaf inclusion_proof load_key open_checkpoint parse_note root root_at save_key
+sign_note standalone_source subtree_hash verify_consistency verify_inclusion verify_note""".split()
 
 
 def test_empty_tree_root_is_the_hash_of_nothing() -> None:

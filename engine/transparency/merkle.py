@@ -80,6 +80,8 @@ def subtree_hash(start: int, end: int, node: NodeLookup) -> bytes:
         if start % width:
             raise MerkleError(f"leaf range [{start}, {end}) is not a subtree")
         return node(level, start >> level)
+    if start % (1 << width.bit_length()):
+        raise MerkleError(f"leaf range [{start}, {end}) is not a subtree")
     parts, at = [], start
     for level in range(width.bit_length() - 1, -1, -1):
         if width >> level & 1:
