@@ -14,6 +14,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -33,7 +34,7 @@ class _Failure(click.ClickException):
     """A library error on its way out, keeping its exit code."""
 
     def __init__(self, error: PathwaysError) -> None:
-        super().__init__(error.message)
+        super().__init__(_term(error.message, keep_newlines=True))  # messages quote what was typed
         self.exit_code = error.exit_code
 
 
@@ -53,23 +54,88 @@ class _Group(click.Group):
             raise
 
 
+def _term(text: Any, *, keep_newlines: bool = False) -> str:
+    """``text`` safe to print on a terminal: what cannot be seen is shown as an escape.
+
+    Stored values may hold escape sequences (``\\x1b]0;...``, CSI colours) or bidi
+    controls (``\\u202e``) from before values were checked, or quoted in an error
+    message; printed raw they would retitle the terminal or reorder a line. Every
+    character that is not printable (controls, bidi and zero-width format
+    characters, separators) is written as its Python escape instead. For
+    terminal text only: ``--json`` output keeps the exact values.
+    """
+    out = []
+    for ch in str(text):
+        if ch.isprintable() or (keep_newlines and ch == "\n"):
+            out.append(ch)
+        elif ord(ch) < 0x100:
+            out.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) < 0x10000:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    return "".join(out)
+
+
+def _continued(label: str, text: Any) -> str:
+    """``label`` then ``text``, its later lines indented under the first, each made safe by :func:`_term`.
+
+    A multi-line rationale printed flush left could pass for separate entries.
+    """
+    pad = "\n" + " " * len(label)
+    return label + pad.join(_term(line) for line in str(text).split("\n"))
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    if ch.isprintable():
+        return ch
+    code = ord(ch)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"  # a surrogate pair
+
+
 def _emit(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    """JSON on stdout, values exact.
+
+    json.dumps escapes C0 controls but leaves C1 controls and bidi and
+    zero-width characters raw; they are written as ``\\u`` escapes too, which
+    is the same JSON string (RFC 8259 section 7) and cannot act on a terminal.
+    """
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    click.echo(re.sub(r"[^\x20-\x7e\n]", _json_escape, text))
 
 
 def _refuse(message: str, code: int = 1) -> NoReturn:
-    click.echo(message, err=True)
+    click.echo(_term(message, keep_newlines=True), err=True)
     sys.exit(code)
 
 
 def _actor(value: str | None) -> str:
-    """--as, else $PATHWAYS_ACTOR, else the login name (which a container may not have)."""
-    if value or os.environ.get("PATHWAYS_ACTOR"):
-        return value or os.environ["PATHWAYS_ACTOR"]
+    """--as, else $PATHWAYS_ACTOR, else the login name (which a container may not have).
+
+    A name that is given must be a name: ``--as ""`` or ``PATHWAYS_ACTOR=`` is a
+    usage error, not a quiet fall-back to the login name (the record would name
+    someone the user did not say), and names are one line of visible text.
+    """
+    from pathways.fields import FieldProblem, one_line_text
+
+    source = "--as" if value is not None else "PATHWAYS_ACTOR"
+    if value is None:
+        value = os.environ.get("PATHWAYS_ACTOR")
+    if value is None:
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            raise UsageError("say who is acting: --as NAME, or set PATHWAYS_ACTOR") from None
+    if not value.strip():
+        raise UsageError(f"{source} is empty: say who is acting, e.g. --as ana")
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        raise UsageError("say who is acting: --as NAME, or set PATHWAYS_ACTOR") from None
+        return one_line_text(source, value)
+    except FieldProblem as problem:
+        raise UsageError(str(problem)) from None
 
 
 def _engine(ctx: click.Context) -> Engine:
@@ -92,12 +158,23 @@ def _pathway(ctx: click.Context, ref: str) -> Pathway:
 
 
 def _pairs(values: tuple[str, ...]) -> dict[str, str]:
+    """``--set K=V`` options as a mapping; a field given twice or given nothing is a usage error.
+
+    An empty value is never a value: ``--set vendor=`` would otherwise record
+    an empty required field. To leave a field out, leave out its ``--set``.
+    """
     out: dict[str, str] = {}
     for item in values:
         key, sep, value = item.partition("=")
+        key = key.strip()
         if not sep or not key:
             raise UsageError(f"--set '{item}': write KEY=VALUE, e.g. --set value=12000")
-        out[key.strip()] = value
+        if key in out:
+            raise UsageError(f"--set {key}: given twice; give each field once")
+        if not value.strip():
+            raise UsageError(f"--set {key}=: an empty value is not a value; give one (e.g. --set {key}=...) "
+                             "or leave this --set out")
+        out[key] = value
     return out
 
 
@@ -165,7 +242,7 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
         _emit([p.as_dict() for p in problems])
     else:
         for p in problems:
-            click.echo(str(p), err=True)
+            click.echo(_term(p), err=True)
         for path, pathway in results:
             if pathway is not None:
                 click.echo(f"ok  {path}  ({pathway.id} v{pathway.version}, {len(pathway.stages)} stages, "
@@ -299,7 +376,7 @@ def users_add(ctx: click.Context, name: str, roles: tuple[str, ...], actor: str 
 
     eng = _engine(ctx)
     have = eng.add_user(name, roles, actor=_actor(actor))
-    click.echo(f"{name}: {', '.join(have)}")
+    click.echo(_term(f"{name}: {', '.join(have)}"))
     known = eng.roles_in_use()
     for role in roles:
         if known and role not in known and role != ADMIN:
@@ -320,7 +397,7 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
         _emit(rows)
         return
     for u in rows:
-        click.echo(f"{u['name']:<20} {', '.join(u['roles'])}")
+        click.echo(_term(f"{u['name']:<20} {', '.join(u['roles'])}"))
 
 
 def _read_data(source: str) -> dict[str, Any]:
@@ -408,18 +485,18 @@ def show(ctx: click.Context, proposal_id: str, as_json: bool) -> None:
     if as_json:
         _emit(s)
         return
-    click.echo(f"{s['id']}  {s['title']} (v{s['version']})")
+    click.echo(_term(f"{s['id']}  {s['title']} (v{s['version']})"))
     status = f"[{s['outcome']}]" if s["final"] else (f"due {s['due_at']}" + (" OVERDUE" if s["overdue"] else "")
                                                      if s["due_at"] else "")
-    click.echo(f"stage: {s['state']}  {status}")
+    click.echo(_term(f"stage: {s['state']}  {status}"))
     for key, value in s["data"].items():
         mark = " (confidential)" if key in s["confidential"] else ""
         shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        click.echo(f"  {key}: {shown}{mark}")
+        click.echo(_continued(f"  {key}: ", shown) + mark)
     if s["available"]:
         click.echo("next:")
         for a in s["available"]:
-            click.echo(f"  {a['trigger']} -> {a['to']}  ({', '.join(a['roles'])})")
+            click.echo(_term(f"  {a['trigger']} -> {a['to']}  ({', '.join(a['roles'])})"))
 
 
 @cli.command("list")
@@ -440,7 +517,7 @@ def list_(ctx: click.Context, pathway: str | None, state: str | None, overdue: b
         return
     for r in rows:
         due = (" OVERDUE" if r["overdue"] else f" due {r['due_at']}") if r["due_at"] else ""
-        click.echo(f"{r['id']:<20} {r['pathway']} v{r['version']}  {r['state']}{due}")
+        click.echo(_term(f"{r['id']:<20} {r['pathway']} v{r['version']}  {r['state']}{due}"))
 
 
 @cli.command()
@@ -461,11 +538,11 @@ def history(ctx: click.Context, proposal_id: str, as_json: bool) -> None:
     for e in entries:
         move = f"{e['from'] or ''} -> {e['to'] or ''}" if e["kind"] != "refusal" else f"{e['trigger']} REFUSED"
         trig = f" {e['trigger']}" if e["trigger"] and e["kind"] != "refusal" else ""
-        click.echo(f"{e['seq']:>4} {e['at']} {e['kind']:<10} {e['actor']} ({e['role'] or '-'}){trig}  {move}")
+        click.echo(_term(f"{e['seq']:>4} {e['at']} {e['kind']:<10} {e['actor']} ({e['role'] or '-'}){trig}  {move}"))
         if e.get("rationale"):
-            click.echo(f"       rationale: {e['rationale']}")
+            click.echo(_continued("       rationale: ", e["rationale"]))
         for r in e.get("reasons", []):
-            click.echo(f"       reason: {r}")
+            click.echo(_continued("       reason: ", r))
 
 
 @cli.command()
@@ -508,7 +585,7 @@ def tick(ctx: click.Context, as_json: bool) -> None:
         return
     for m in moved:
         what = "refused: " + "; ".join(m["reasons"]) if m.get("refused") else f"-> {m['to']}"
-        click.echo(f"{m['id']} {m['trigger']} {what}")
+        click.echo(_term(f"{m['id']} {m['trigger']} {what}"))
     click.echo(f"{len(moved)} deadline transition(s)", err=True)
 
 

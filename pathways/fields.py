@@ -5,13 +5,21 @@ so each type accepts both and stores one canonical JSON form: money and
 numbers as decimal strings (never floats: 0.1 + 0.2 must not appear in a
 legal record), dates as ``YYYY-MM-DD``, booleans as JSON booleans. Every
 problem names the field and says what would be accepted.
+
+Values are strict because they become a legal record: an amount is a plain
+decimal (``12,50`` is refused, not read as 1250; no exponents, no non-ASCII
+digits) stored in one spelling (:func:`canonical_decimal`: ``12000.5``), and
+text may not hide characters from its reader (control, bidi and zero-width
+characters are refused, naming their code point).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 import unicodedata
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from .canonical import MAX_SAFE_INTEGER
@@ -32,6 +40,8 @@ def clean_text(label: str, raw: str) -> str:
     Bytes that are not UTF-8 on a command line reach Python as lone
     surrogates; they cannot be written into a UTF-8 record, so they are
     refused here with a message instead of failing deep in the hashing.
+    This checks encoding only: callers that store text also want
+    :func:`one_line_text` or :func:`free_text`, which refuse hidden characters.
     """
     try:
         raw.encode("utf-8")
@@ -40,24 +50,140 @@ def clean_text(label: str, raw: str) -> str:
     return unicodedata.normalize("NFC", raw)
 
 
+#: Characters that change how the text around them is shown while showing nothing
+#: themselves: bidi embeddings, overrides and isolates (the "Trojan Source" trick,
+#: CVE-2021-42574; Unicode UAX #9), the Arabic letter mark, zero-width spaces and
+#: joiners, left-to-right/right-to-left marks, the word joiner and the BOM. A
+#: record a reader cannot see correctly is not an honest record.
+INVISIBLE = frozenset(chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A),
+                                      *range(0x200B, 0x2010), 0x2060, 0xFEFF, 0x061C))
+_LINE_BREAKS = frozenset("\u2028\u2029\x85")  # break lines in editors and browsers, like \n
+_CONTROL_NAMES = {0x00: "NULL", 0x09: "TAB", 0x0A: "LINE FEED", 0x0D: "CARRIAGE RETURN", 0x1B: "ESCAPE",
+                  0x7F: "DELETE"}
+
+
+def describe_char(ch: str) -> str:
+    """``U+202E RIGHT-TO-LEFT OVERRIDE``: a character named by its code point, for messages."""
+    name = unicodedata.name(ch, "") or _CONTROL_NAMES.get(ord(ch), "a control character")
+    return f"U+{ord(ch):04X} {name}"
+
+
+def _refuse_hidden(label: str, text: str, allowed: str, what: str) -> None:
+    for i, ch in enumerate(text, 1):
+        if ch in allowed:
+            continue
+        if ch in INVISIBLE or ch in _LINE_BREAKS or unicodedata.category(ch) == "Cc":
+            raise FieldProblem(f"{label}: contains {describe_char(ch)} at character {i}; remove it "
+                               f"({what} may not hold control, bidi or zero-width characters)")
+
+
+def one_line_text(label: str, raw: str) -> str:
+    """Valid, NFC, one-line text with no control, bidi or zero-width characters, or ``FieldProblem``.
+
+    For ``string`` and ``enum`` values, list items and names (the actor).
+    """
+    text = clean_text(label, raw)
+    if "\n" in text or "\r" in text:
+        raise FieldProblem(f"{label}: must be one line (use a 'text' field for long text)")
+    _refuse_hidden(label, text, "", "a one-line value")
+    return text
+
+
+def free_text(label: str, raw: str) -> str:
+    """Valid, NFC, multi-line free text, or ``FieldProblem``.
+
+    For ``text`` fields and rationales: line feeds and tabs are allowed, every
+    other control character (NUL, ESC, CR...), bidi control and zero-width
+    character is refused, naming it by code point.
+    """
+    text = clean_text(label, raw)
+    _refuse_hidden(label, text, "\n\t", "text")
+    return text
+
+
+#: Most digits a money or number value may have: 15 is DBL_DIG, the most decimal digits that
+#: survive the conversion to a double that guards compare (CEL ``double``, see evaluation.to_cel),
+#: so a guard never sees a different amount than the record holds. For money that is up to
+#: 9,999,999,999,999.99, far beyond any procurement.
+MAX_DIGITS = 15
+#: A plain decimal amount: ASCII digits only (re.ASCII: no Arabic-Indic or fullwidth digits),
+#: optional '-' and '$', thousands commas only in correct groups of three, optional decimals.
+_AMOUNT = re.compile(r"(-?)\$?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?", re.ASCII)
+
+
+def _amount_text(field: Field, raw: str) -> Decimal:
+    text = raw.strip()
+    match = _AMOUNT.fullmatch(text)
+    if match is None:
+        example = "12000.50 or 12,000.50" if field.type == "money" else "1500 or 0.125"
+        why = ""
+        if re.search(r"[eE]", text):
+            why = "no exponents; "
+        elif any(ch.isdigit() and not ch.isascii() for ch in text):
+            why = "digits 0-9 only; "
+        elif "," in text:
+            why = "commas only between groups of three digits; "
+        raise FieldProblem(f"{field.name}: '{text}' is not a number ({why}write a plain decimal {_noun(field)}, "
+                           f"e.g. {example})")
+    sign, whole, decimals = match.groups()
+    return Decimal(f"{sign}{whole.replace(',', '')}.{decimals or '0'}")
+
+
+def _noun(field: Field) -> str:
+    return "amount" if field.type == "money" else "number"
+
+
 def _decimal(field: Field, raw: Any) -> Decimal:
-    if isinstance(raw, bool):
-        raise FieldProblem(f"{field.name}: expected an amount, got {raw!r}")
-    text = str(raw).strip().replace(",", "").removeprefix("$") if isinstance(raw, str) else repr(raw)
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise FieldProblem(f"{field.name}: '{raw}' is not a number (write e.g. 12000 or 12000.50)") from None
-    if not value.is_finite():
-        raise FieldProblem(f"{field.name}: '{raw}' is not a finite number")
-    if field.type == "money" and value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise FieldProblem(f"{field.name}: '{raw}' has more than two decimals")
+    """The exact decimal value of ``raw`` for a money or number field, or ``FieldProblem``.
+
+    Text must be a plain decimal (see ``_AMOUNT``). A YAML or JSON number is taken
+    as its shortest decimal spelling (``repr``): with at most ``MAX_DIGITS`` digits
+    that is the decimal that was written, because 15-digit decimals round-trip
+    through a double exactly.
+    """
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        shown = str(raw).lower() if isinstance(raw, bool) else f"a {type(raw).__name__}"
+        raise FieldProblem(f"{field.name}: expected an {_noun(field)}, got {shown} (write e.g. 12000.50)")
+    if isinstance(raw, str):
+        value = _amount_text(field, raw)
+    elif isinstance(raw, float) and not math.isfinite(raw):
+        raise FieldProblem(f"{field.name}: {raw} is not a finite {_noun(field)} (write e.g. 12000.50)")
+    else:
+        value = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
+    if value.is_zero():
+        return Decimal(0)  # "-0" and "0.00" are both stored as "0", never as negative zero
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite by construction
+    digits = list(digits)
+    while exponent < 0 and digits[-1] == 0:  # 25000.000 is 25000: trailing zeros say nothing
+        digits.pop()
+        exponent += 1
+    value = Decimal((sign, tuple(digits), exponent))
+    if field.type == "money" and exponent < -2:
+        raise FieldProblem(f"{field.name}: '{raw}' has more than two decimals (write cents at most, e.g. 12000.50)")
+    if max(len(digits) + max(exponent, 0), -exponent) > MAX_DIGITS:
+        raise FieldProblem(f"{field.name}: '{raw}' has more than {MAX_DIGITS} digits, too many to record exactly")
     return value
+
+
+def canonical_decimal(value: Decimal) -> str:
+    """The one stored spelling of a money or number value.
+
+    Plain digits, no exponent, no thousands commas, no '$', no trailing zeros
+    after the point and no point for whole amounts: ``12000.5``, ``25000``,
+    ``0``, ``-3.25``. One spelling per amount, so equal amounts hash alike;
+    reports format it for people (``$12,000.50``).
+    """
+    if value.is_zero():
+        return "0"
+    value = value.normalize()  # exact here: values have at most MAX_DIGITS digits
+    return format(value, "f")
 
 
 def _bounds(field: Field, number: Decimal | int) -> None:
     if field.type == "money" and field.minimum is None and number < 0:
-        raise FieldProblem(f"{field.name}: {number} is negative; an amount is 0 or more")
+        raise FieldProblem(f"{field.name}: {number} is negative; an amount is 0 or more (a field that allows "
+                           "credits declares a negative minimum)")
     if field.minimum is not None and number < Decimal(str(field.minimum)):
         raise FieldProblem(f"{field.name}: {number} is below the minimum {field.minimum}")
     if field.maximum is not None and number > Decimal(str(field.maximum)):
@@ -75,9 +201,10 @@ def coerce(field: Field, raw: Any) -> Any:
                                "quote it (\"no\")")
         if not isinstance(raw, (str, int, float)):
             raise FieldProblem(f"{field.name}: expected text, got a {type(raw).__name__}")
-        text = clean_text(field.name, str(raw))
-        if kind == "string" and "\n" in text:
-            raise FieldProblem(f"{field.name}: must be one line (use a 'text' field for long text)")
+        text = (free_text if kind == "text" else one_line_text)(field.name, str(raw))
+        if not text.strip():
+            raise FieldProblem(f"{field.name}: is empty; an empty value is not a value (give one, or leave the "
+                               "field out if it is optional)")
         if kind == "enum" and text not in field.values:
             raise FieldProblem(f"{field.name}: '{text}' is not one of {', '.join(field.values)}"
                                f"{hint(text, list(field.values))}")
@@ -103,7 +230,7 @@ def coerce(field: Field, raw: Any) -> Any:
     if kind in ("money", "number"):
         value = _decimal(field, raw)
         _bounds(field, value)
-        return str(value)
+        return canonical_decimal(value)
     if kind == "date":
         if isinstance(raw, dt.datetime):
             raw = raw.date()
@@ -118,7 +245,10 @@ def coerce(field: Field, raw: Any) -> Any:
             raw = [part.strip() for part in raw.split(",") if part.strip()]
         if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
             raise FieldProblem(f"{field.name}: expected a list of text items")
-        return [clean_text(field.name, x) for x in raw]
+        items = [one_line_text(f"{field.name} item {i}", x) for i, x in enumerate(raw, 1)]
+        if any(not item.strip() for item in items):
+            raise FieldProblem(f"{field.name}: an item is empty; leave it out")
+        return items
     raise FieldProblem(f"{field.name}: unknown type {kind}")  # unreachable for validated pathways
 
 
