@@ -28,7 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pathways import Pathway, load, loads
 from pathways.errors import NotFound, UsageError
-from pathways.fields import FieldProblem, check_data, clean_text
+from pathways.fields import FieldProblem, check_data, free_text, one_line_text
 from pathways.model import ADMIN, CLOCK
 from pathways.structure import hint
 
@@ -381,7 +381,7 @@ class Engine:
     def _intake(self, pathway_id: str, data: dict[str, Any], actor: str, files: list[AttachmentFile]) -> str:
         now = self.clock()
         try:
-            actor = clean_text("--as", actor)
+            actor = one_line_text("--as", actor)
         except FieldProblem as problem:
             raise UsageError(str(problem)) from None
         with self.db.begin() as conn:
@@ -483,8 +483,8 @@ class Engine:
                  files: list[AttachmentFile], *, clock: bool, expect_seq: int | None = None) -> Any:
         now = self.clock()
         try:
-            rationale = clean_text("--rationale", (rationale or "").strip()) or None
-            actor = clean_text("--as", actor)
+            rationale = free_text("--rationale", (rationale or "").strip()) or None
+            actor = one_line_text("--as", actor)
         except FieldProblem as problem:
             raise UsageError(str(problem)) from None
         with self.db.begin() as conn:

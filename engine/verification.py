@@ -207,7 +207,8 @@ def compare(d: Derived, row: Any) -> VerificationFailed | None:
                                   f"only {row.seq}: an entry was appended outside the engine")
     if row.head != d.head:
         return VerificationFailed(d.id, d.seq, f"the recorded head is {row.head}, but the last entry (seq {d.seq}) "
-                                  f"hashes to {d.head}: the last entry was replaced or removed, or the head was changed")
+                                  f"hashes to {d.head}: the last entry was replaced or removed, or the head was "
+                                  "changed")
     if row.state != d.state:
         return VerificationFailed(d.id, d.seq, f"the proposal's stage is '{row.state}', but its entries end in "
                                   f"'{d.state}': the stage was changed without an entry")
