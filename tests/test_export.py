@@ -555,9 +555,12 @@ def test_malformed_manifest_or_secrets_fail_cleanly(private_bundle: Path, manife
         good = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
         for target in (manifest, good):
             (copy / "manifest.json").write_text(json.dumps(target), encoding="utf-8")
-            try:
+            # neither a generated manifest nor generated secrets can match this trail: it must fail, located
+            with pytest.raises(verifier.Bad) as info:
                 m = verifier.load_manifest(str(copy))
                 entries = verifier.check_trail(str(copy), m)
                 verifier.check_secrets(str(copy), m, entries)
-            except verifier.Bad:
-                pass
+            message = str(info.value)
+            assert re.match(r"(manifest\.json|secrets\.json|trail\.jsonl|line \d+)[: ]", message), message
+            if target is good:  # the trail is intact: what fails is the secrets file
+                assert "secrets.json" in message or "confidential" in message, message
