@@ -8,15 +8,13 @@ for what only a real process shows (the console script, the working dir).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
-from conftest import DEFINITIONS, SHIPPED, installed_definitions
+from conftest import DEFINITIONS, SHIPPED, console_script, installed_definitions
 
 from cli import cli
 
@@ -134,7 +132,7 @@ def test_installed_package_carries_definitions_and_templates() -> None:
 
 
 def test_console_script_runs_from_any_directory(tmp_path: Path) -> None:
-    script = shutil.which("pathways") or str(Path(sys.executable).parent / "pathways")
+    script = console_script()
     done = subprocess.run([script, "validate", str(DEFINITIONS)], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     bad = tmp_path / "bad.yaml"
