@@ -3,12 +3,19 @@
 PostgreSQL tests use the server named by ``PATHWAYS_TEST_PG`` (``.ci/run``
 sets it). When it is set and the server is unreachable they FAIL, so a broken
 CI service cannot pass as skipped; they skip only where it is unset.
+
+Optional system tools (Chromium, pdftotext, WeasyPrint's Pango) may be missing
+on a laptop: those tests call :func:`need_tool`, which skips, unless
+``PATHWAYS_REQUIRE_TOOLS=1`` (``.ci/run`` sets it, after installing them),
+where a missing tool FAILS. Hard dependencies (``cel``, the installed
+``pathways`` console script) never skip: see :func:`console_script`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +34,22 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "definitions"
 SHIPPED = sorted(DEFINITIONS.glob("*.yaml"))
 PG_ENV = "PATHWAYS_TEST_PG"
+TOOLS_ENV = "PATHWAYS_REQUIRE_TOOLS"
+
+
+def need_tool(missing: str) -> None:
+    """A needed optional system tool is ``missing``: skip here, fail where ``.ci/run`` promised to install it."""
+    if os.environ.get(TOOLS_ENV) == "1":
+        pytest.fail(f"{missing}, but {TOOLS_ENV}=1 requires every optional tool (.ci/run installs them)")
+    pytest.skip(missing)
+
+
+def console_script() -> str:
+    """The installed ``pathways`` script beside this Python; its absence is a broken install, so a failure."""
+    beside = Path(sys.executable).parent / "pathways"
+    if not beside.exists():
+        pytest.fail(f"the 'pathways' console script is not installed at {beside}: run pip install -e '.[test]'")
+    return str(beside)
 
 
 class FakeClock:

@@ -32,27 +32,50 @@ def _intake(runner: CliRunner, db: list[str], tmp_path: Path) -> str:
     return json.loads(result.stdout)["id"]
 
 
+ENTRY_KEYS = {"v", "proposal", "seq", "prev", "at", "kind", "actor", "role", "trigger", "from", "to", "pathway",
+              "conditions", "rationale", "input", "attachments", "hash"}
+
+
+def _json(runner: CliRunner, args: list[str], code: int = 0) -> object:
+    """Run one command, check its exit code, and parse its --json output."""
+    result = runner.invoke(cli, args)
+    assert result.exit_code == code, result.output
+    return json.loads(result.stdout)
+
+
 def test_json_shapes_are_pinned(runner: CliRunner, db: list[str], tmp_path: Path) -> None:
+    """Each --json shape, key for key: keys are added (and this test updated), never renamed or dropped."""
     data = tmp_path / "p.json"
     data.write_text(json.dumps(MINI_DATA), encoding="utf-8")
-    intake = json.loads(runner.invoke(cli, [*db, "intake", "mini", "--data", str(data), "--as", "ana",
-                                            "--json"]).stdout)
-    assert set(intake) == {"id", "pathway", "version", "state"}
+    intake = _json(runner, [*db, "intake", "mini", "--data", str(data), "--as", "ana", "--json"])
+    assert intake == {"id": "mini-0001", "pathway": "mini", "version": 1, "state": "submitted"}
     pid = intake["id"]
-    advance = json.loads(runner.invoke(cli, [*db, "advance", pid, "screen", "--as", "ana", "--json"]).stdout)
-    assert set(advance) >= {"id", "trigger", "from", "to", "seq", "hash"}
-    show = json.loads(runner.invoke(cli, [*db, "show", pid, "--json"]).stdout)
-    assert set(show) >= {"id", "pathway", "version", "state", "data", "available"}
-    assert set(show["available"][0]) >= {"trigger", "to", "roles"}
-    history = json.loads(runner.invoke(cli, [*db, "history", pid, "--json"]).stdout)
-    for entry in history:
-        assert set(entry) >= {"seq", "at", "kind", "actor", "role", "trigger", "from", "to", "rationale", "hash"}
-    listing = json.loads(runner.invoke(cli, [*db, "list", "--json"]).stdout)
-    assert [r["id"] for r in listing] == [pid]
-    users = json.loads(runner.invoke(cli, [*db, "users", "list", "--json"]).stdout)
-    assert [u["name"] for u in users] == ["ana", "lee"]
-    verify = json.loads(runner.invoke(cli, [*db, "verify", "--json"]).stdout)
-    assert all(r["ok"] for r in verify) and {r["chain"] for r in verify} == {"registry", pid}
+    advance = _json(runner, [*db, "advance", pid, "screen", "--as", "ana", "--json"])
+    assert set(advance) == {"id", "trigger", "from", "to", "seq", "hash"}
+    assert {k: advance[k] for k in ("id", "trigger", "from", "to", "seq")} == {
+        "id": pid, "trigger": "screen", "from": "submitted", "to": "review", "seq": 2}
+    refused = _json(runner, [*db, "advance", pid, "approve", "--as", "ana", "--json"], code=1)
+    assert set(refused) == {"refused", "reasons", "seq", "hash"} and refused["seq"] == 3
+    show = _json(runner, [*db, "show", pid, "--json"])
+    assert set(show) == {"id", "pathway", "version", "sha256", "title", "state", "stage", "final", "outcome", "data",
+                         "confidential", "entered_at", "due_at", "overdue", "seq", "head", "available"}
+    assert {a["trigger"] for a in show["available"]} == {"note", "approve", "decline", "expire"}
+    for available in show["available"]:
+        assert set(available) == {"trigger", "to", "roles", "requires", "updates"}
+    history = _json(runner, [*db, "history", pid, "--json"])
+    assert [e["kind"] for e in history] == ["intake", "transition", "refusal"]
+    assert [set(e) for e in history] == [ENTRY_KEYS, ENTRY_KEYS, ENTRY_KEYS | {"reasons"}]
+    listing = _json(runner, [*db, "list", "--json"])
+    assert [set(r) for r in listing] == [{"id", "pathway", "version", "state", "entered_at", "due_at", "overdue"}]
+    assert listing[0]["id"] == pid
+    users = _json(runner, [*db, "users", "list", "--json"])
+    assert [(u["name"], u["roles"]) for u in users] == [("ana", ["admin", "officer"]), ("lee", ["legal"])]
+    assert all(set(u) == {"name", "roles", "created_at"} for u in users)
+    verify = _json(runner, [*db, "verify", "--json"])
+    assert {r["chain"]: set(r) for r in verify} == {
+        chain: {"chain", "ok", "entries", "head", "seq", "error"} for chain in ("registry", pid)}
+    assert all(r["ok"] is True and r["seq"] is None and r["error"] is None for r in verify)
+    assert {r["chain"]: r["entries"] for r in verify}[pid] == 3
 
 
 def test_refused_advance_exits_1_with_json_reasons_and_is_recorded(runner: CliRunner, db: list[str],

@@ -7,13 +7,12 @@ demo's own bookkeeping.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import console_script
 
 from engine import Engine
 from engine.demo import DemoResult, run_demo
@@ -109,16 +108,8 @@ def test_summary_is_short_and_points_at_the_database(demo: tuple[DemoResult, lis
     assert f"pathways --db {result.db_url} verify" in text
 
 
-def _console_script() -> str:
-    beside = Path(sys.executable).parent / "pathways"
-    found = str(beside) if beside.exists() else shutil.which("pathways")
-    if found is None:
-        pytest.skip("the pathways console script is not installed")
-    return found
-
-
 def test_installed_command_runs_from_any_directory(tmp_path: Path) -> None:
-    command = [_console_script(), "demo"]
+    command = [console_script(), "demo"]
     for _ in range(2):  # the second run replaces the first demo's database
         done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr

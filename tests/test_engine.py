@@ -91,8 +91,9 @@ def test_intake_data_is_validated_per_field(mini: Engine) -> None:
 
 
 def test_intake_by_unknown_user_is_refused_and_recorded_in_the_registry(mini: Engine) -> None:
-    with pytest.raises(Refused):
+    with pytest.raises(Refused) as info:
         mini.intake("mini", MINI_DATA, actor="mallory")
+    assert info.value.reasons == ["unknown user 'mallory': add them first with 'pathways users add'"]
     assert mini.list() == []
     registry = [json.loads(r.body) for r in mini.entries("registry")]
     assert registry[-1]["kind"] == "refusal" and registry[-1]["actor"] == "mallory"
@@ -119,8 +120,12 @@ def test_running_proposals_keep_their_version(mini: Engine, tmp_path) -> None:
     for pid in (old, new):
         mini.advance(pid, "screen", actor="ana")
     assert mini.advance(old, "approve", actor="lee", rationale="within the v1 cap")["to"] == "approved"
-    with pytest.raises(Refused):
+    with pytest.raises(Refused) as info:
         mini.advance(new, "approve", actor="lee", rationale="over the v2 cap")
+    # refused by v2's cap (9,000) that the proposal is pinned to; the message text was not changed in v2
+    assert info.value.reasons == ["the cost to the city exceeds the $25,000 pilot cap [West Palm Beach Code §66-74]"]
+    assert mini.history(new)[-1]["conditions"] == [{"check": "proposal.value <= pathway.limits.max_value",
+                                                    "result": False, "cite": "West Palm Beach Code §66-74"}]
 
 
 def test_show_lists_available_triggers_with_roles(mini: Engine) -> None:
@@ -176,6 +181,7 @@ def test_database_url_errors_are_usage_errors(tmp_path) -> None:
             Engine(url)
 
 
+@pytest.mark.postgres
 def test_same_engine_works_on_postgresql(pg_url: str, clock: FakeClock) -> None:
     eng = Engine(pg_url, clock=clock)
     try:
@@ -184,8 +190,10 @@ def test_same_engine_works_on_postgresql(pg_url: str, clock: FakeClock) -> None:
         eng.publish(MINI, actor="ana")
         pid = eng.intake("mini", MINI_DATA, actor="ana")
         eng.advance(pid, "screen", actor="ana")
-        with pytest.raises(Refused):
+        with pytest.raises(Refused) as info:
             eng.advance(pid, "approve", actor="lee")
+        assert info.value.reasons == ["'approve' requires a written rationale (--rationale)"]
+        assert eng.history(pid)[-1]["kind"] == "refusal"
         assert eng.advance(pid, "approve", actor="lee", rationale="fine")["to"] == "approved"
         assert all(r.error is None for r in eng.verify())
     finally:
@@ -250,8 +258,9 @@ def test_only_an_admin_grants_roles_and_refusals_are_recorded(mini: Engine) -> N
     assert [u["roles"] for u in mini.users() if u["name"] == "ana"] == [["admin", "officer"]]
     with pytest.raises(Refused, match="only a user with the 'admin' role"):
         mini.add_user("lee", ["officer"], actor="lee")  # self-promotion
-    with pytest.raises(Refused):
+    with pytest.raises(Refused) as info:
         mini.add_user("mallory", ["legal"], actor="mallory")
+    assert info.value.reasons == ["mallory may not grant roles: only a user with the 'admin' role may"]
     last = json.loads(mini.entries("registry")[-1].body)
     assert (last["kind"], last["actor"], last["trigger"]) == ("refusal", "mallory", "users add")
     assert [u["name"] for u in mini.users()] == ["ana", "lee"]

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, FakeClock
+from conftest import ROOT, FakeClock, console_script
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -523,9 +523,7 @@ def test_cli_errors_are_one_line_exit_2(record: Record, db_url: str, runner: Any
 
 def test_installed_command_exports_from_another_folder(record: Record, db_url: str, tmp_path: Path) -> None:
     """The console script as a user runs it, from a folder outside the repository."""
-    script = Path(sys.executable).parent / "pathways"
-    if not script.exists():
-        pytest.skip("the 'pathways' console script is not installed next to this Python")
+    script = console_script()
     work = tmp_path / "desk"
     work.mkdir()
     done = subprocess.run([str(script), "--db", db_url, "export", record.proposal, "-o", "bundle"], cwd=work,
@@ -555,9 +553,12 @@ def test_malformed_manifest_or_secrets_fail_cleanly(private_bundle: Path, manife
         good = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
         for target in (manifest, good):
             (copy / "manifest.json").write_text(json.dumps(target), encoding="utf-8")
-            try:
+            # neither a generated manifest nor generated secrets can match this trail: it must fail, located
+            with pytest.raises(verifier.Bad) as info:
                 m = verifier.load_manifest(str(copy))
                 entries = verifier.check_trail(str(copy), m)
                 verifier.check_secrets(str(copy), m, entries)
-            except verifier.Bad:
-                pass
+            message = str(info.value)
+            assert re.match(r"(manifest\.json|secrets\.json|trail\.jsonl|line \d+)[: ]", message), message
+            if target is good:  # the trail is intact: what fails is the secrets file
+                assert "secrets.json" in message or "confidential" in message, message

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import DEFINITIONS, ROOT, FakeClock
+from conftest import DEFINITIONS, ROOT, FakeClock, need_tool
 from markupsafe import escape
 from test_export import PRICING, REVISED, Record, build_record
 
@@ -139,7 +139,8 @@ def test_markdown_report_shows_vendor_text_inertly(record: Record) -> None:
     assert "<script" not in text.lower() and "](javascript" not in text and "{{ 7" not in text
     assert ("Acme &lt;script&gt;alert\\('x'\\)&lt;/script&gt; \\{\\{ 7\\*7 \\}\\} \\{% raw %\\} "
             "\\[click\\]\\(javascript:alert\\(1\\)\\)") in text
-    markdown_it = pytest.importorskip("markdown_it")
+    import markdown_it  # declared in the 'test' extra
+
     rendered = markdown_it.MarkdownIt("commonmark").enable("table").render(text)
     assert "<script" not in rendered and "<a " not in rendered
     assert "Acme &lt;script&gt;alert('x')&lt;/script&gt; {{ 7*7 }} {% raw %} [click](javascript:alert(1))" in rendered
@@ -199,9 +200,12 @@ def test_public_report_withholds_and_says_why(record: Record) -> None:
 
 
 def test_pdf_report_has_the_head_hash_on_every_page(record: Record, tmp_path: Path) -> None:
-    pytest.importorskip("weasyprint")
+    try:
+        import weasyprint  # noqa: F401 - the 'pdf' extra, with Pango from the OS
+    except (ImportError, OSError) as exc:
+        need_tool(f"WeasyPrint cannot be imported ({exc}): pip install '.[pdf]' on a system with Pango")
     if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
+        need_tool("pdftotext (poppler-utils) is not installed")
     from engine.report import build_report, report_bytes
 
     pdf = report_bytes(build_report(record.engine, record.proposal, public=False), "pdf")
@@ -290,7 +294,7 @@ def _png_pixels(data: bytes) -> tuple[int, int, set[bytes]]:
 def test_report_snapshot_renders_readably(record: Record, tmp_path: Path) -> None:
     """Chromium renders the bundle's report to test-output/report.png; a person looks at it (see the note)."""
     if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+        need_tool("Debian's chromium is not installed (apt-get install chromium)")
     from engine.docs import docs_html
     from engine.export import export
     from pathways import load

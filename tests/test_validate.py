@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -189,13 +188,12 @@ def test_python_tags_are_never_constructed(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-def test_alias_bomb_is_refused_quickly() -> None:
+def test_alias_bomb_is_refused_before_it_expands() -> None:
+    """10**9 leaves if expanded: the loader counts them and stops (no wall-clock limit: a busy CI box is slow)."""
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8))
-    start = time.perf_counter()
     found = problems_of(bomb)
-    assert time.perf_counter() - start < 2.0
-    assert any("expands to more than" in p.message for p in found)
+    assert any("expands to more than" in p.message for p in found), found
 
 
 def test_all_problems_are_reported_not_just_the_first() -> None:

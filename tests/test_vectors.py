@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.audit import LEAF_PREFIX, leaf_hash, salted_hash, seal
+from engine.audit import GENESIS, LEAF_PREFIX, Stored, leaf_hash, make_entry, salted_hash, seal, verify_chain
 from pathways.canonical import MAX_SAFE_INTEGER, canonical_bytes, jcs, normalise
 
 VECTORS = Path(__file__).parent / "vectors"
@@ -46,10 +46,31 @@ def test_entry_canonical_bytes_and_hash(item: dict) -> None:
     assert digest == hashlib.sha256(b"\x00" + item["canonical"].encode("utf-8")).hexdigest()
 
 
-def test_vector_entries_chain() -> None:
+def _rebuilt(entry: dict, prev: str) -> dict:
+    """The committed entry rebuilt by the code under test, with ``prev`` as computed here."""
+    named = {"v", "proposal", "seq", "prev", "at", "kind", "actor", "role", "trigger", "from", "to", "pathway",
+             "conditions", "rationale", "input", "attachments"}
+    return make_entry(chain=entry["proposal"], seq=entry["seq"], prev=prev, at=entry["at"], kind=entry["kind"],
+                      actor=entry["actor"], role=entry["role"], trigger=entry["trigger"], source=entry["from"],
+                      dest=entry["to"], pathway=entry["pathway"], conditions=entry["conditions"],
+                      rationale=entry["rationale"], input=entry["input"], attachments=entry["attachments"],
+                      **{k: v for k, v in entry.items() if k not in named})
+
+
+def test_vector_chain_is_recomputed_by_the_code_under_test() -> None:
+    """Rebuild each entry with make_entry, chain it with the hashes seal computes, verify it: the golden values."""
     items = ENTRIES["entries"]
-    for before, after in zip(items, items[1:], strict=False):
-        assert after["entry"]["prev"] == before["hash"]
+    rows, prev = [], GENESIS
+    for item in items:
+        entry = _rebuilt(item["entry"], prev)
+        assert entry == item["entry"]  # same keys, same prev as the hash computed for the entry before
+        body, digest = seal(entry)
+        assert (body.decode("utf-8"), digest) == (item["canonical"], item["hash"])
+        rows.append(Stored(entry["seq"], digest, body))
+        prev = digest
+    chain = items[0]["entry"]["proposal"]
+    # what the walk parses back is the entry as hashed: text NFC-normalised (seq 3's rationale is decomposed)
+    assert verify_chain(chain, rows, head=items[-1]["hash"], count=len(items)) == [normalise(i["entry"]) for i in items]
 
 
 def test_text_is_nfc_normalised_before_hashing() -> None:
