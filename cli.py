@@ -138,12 +138,14 @@ def _actor(value: str | None) -> str:
         raise UsageError(str(problem)) from None
 
 
-def _engine(ctx: click.Context) -> Engine:
+def _engine(ctx: click.Context, *, create: bool = False) -> Engine:
+    """The engine on ``--db``. Only the commands that start a database (``users add``, ``publish``) pass
+    ``create``: any other command on a database that does not exist exits 2 and leaves nothing behind."""
     from engine import Engine
 
     obj = ctx.find_root().obj
     if obj.get("engine") is None:
-        obj["engine"] = Engine(obj["db"])
+        obj["engine"] = Engine(obj["db"], create=create)
         ctx.call_on_close(obj["engine"].close)
     return obj["engine"]
 
@@ -341,7 +343,7 @@ def publish(ctx: click.Context, paths: tuple[str, ...], actor: str | None, as_js
     problems = [p for _, pathway, found in checked if pathway is None for p in found]
     if problems:
         raise DefinitionError(problems)
-    results = _engine(ctx).publish_all([pathway for _, pathway, _ in checked], actor=_actor(actor))
+    results = _engine(ctx, create=True).publish_all([pathway for _, pathway, _ in checked], actor=_actor(actor))
     out = []
     for path, (pathway, created) in zip(files, results, strict=True):
         out.append({"id": pathway.id, "version": pathway.version, "sha256": pathway.sha256, "published": created})
@@ -374,13 +376,31 @@ def users_add(ctx: click.Context, name: str, roles: tuple[str, ...], actor: str 
     from pathways.model import ADMIN
     from pathways.structure import hint
 
-    eng = _engine(ctx)
+    eng = _engine(ctx, create=True)
     have = eng.add_user(name, roles, actor=_actor(actor))
     click.echo(_term(f"{name}: {', '.join(have)}"))
     known = eng.roles_in_use()
     for role in roles:
         if known and role not in known and role != ADMIN:
             click.echo(f"warning: no published pathway has the role '{role}'{hint(role, sorted(known))}", err=True)
+
+
+@users.command("revoke")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, help="A role to take away (repeat for several).")
+@as_option
+@click.pass_context
+def users_revoke(ctx: click.Context, name: str, roles: tuple[str, ...], actor: str | None) -> None:
+    """Take roles away from a user (an admin only; recorded in the registry chain).
+
+    The last admin cannot lose 'admin'. Entries already recorded keep the role
+    their actor held at the time; verify judges each by the registry as it was.
+
+    \b
+    Example: pathways users revoke lee --role legal --as ana
+    """
+    left = _engine(ctx).revoke(name, roles, actor=_actor(actor))
+    click.echo(_term(f"{name}: {', '.join(left) or '(no roles)'}"))
 
 
 @users.command("list")
@@ -565,6 +585,41 @@ def verify(ctx: click.Context, ids: tuple[str, ...], as_json: bool) -> None:
             else:
                 click.echo(f"FAIL {r.chain}: seq {r.error.seq}: {r.error.reason}", err=True)
     if any(r.error for r in reports):
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--rules", "rules", multiple=True, type=click.Path(), metavar="PATH",
+              help="Definition files or folders to restore published rules from (their sha256 must match).")
+@as_option
+@json_option
+@click.pass_context
+def rebuild(ctx: click.Context, rules: tuple[str, ...], actor: str | None, as_json: bool) -> None:
+    """Restore every table from the audit trail after 'verify' found one edited (an admin only).
+
+    Users and roles come from the registry chain, proposals from their chains,
+    the registry head and proposal counters from both. Published rules whose
+    stored text was edited are restored from --rules files that hash to what
+    was published. What cannot be restored (a chain that does not verify, a
+    missing confidential value or file) is listed. The rebuild is recorded.
+
+    \b
+    Example: pathways verify || pathways rebuild --as ana --rules definitions/
+    """
+    from engine.rebuild import rebuild as restore
+    from pathways import check_file, expand
+
+    offered = [p for path in expand(rules) for p in [check_file(path)[0]] if p is not None] if rules else []
+    done = restore(_engine(ctx), actor=_actor(actor), rules=offered)
+    if as_json:
+        _emit(done.as_dict())
+        return
+    for c in done.changed:
+        click.echo(_term(f"restored {c['table']} {c['key']}: {', '.join(c['columns'])}"))
+    for u in done.unrecoverable:
+        click.echo(_term(f"not restored: {u}"), err=True)
+    click.echo(f"{len(done.changed)} row(s) restored; {len(done.unrecoverable)} finding(s) left", err=True)
+    if done.unrecoverable:
         sys.exit(1)
 
 
