@@ -181,7 +181,15 @@ class Registry:
             return {}
         if kind == "refusal":
             trigger = e.get("trigger")
-            if trigger in ("users add", "users revoke", "rebuild") and is_admin:
+            if trigger == "users revoke" and is_admin:
+                target = e.get("input") or {}
+                held = self.roles(target.get("name")) if isinstance(target.get("name"), str) else None
+                asked = set(target.get("roles") or ())
+                last_admin = ADMIN in asked and self.admins() == {target.get("name")}
+                if held is not None and asked <= held and not last_admin:
+                    raise bad(f"a refusal of '{trigger}' by {actor}, who held '{ADMIN}': the rules would have "
+                              "allowed it")
+            if trigger in ("users add", "rebuild") and is_admin:
                 raise bad(f"a refusal of '{trigger}' by {actor}, who held '{ADMIN}': the rules would have allowed it")
             if trigger in ("publish", "intake") and roles_before is not None and (
                     trigger == "intake" or v < 2 or roles_before & {ADMIN, PUBLISHER}):
