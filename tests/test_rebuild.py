@@ -12,8 +12,8 @@ from conftest import MINI, MINI_DATA
 
 from cli import cli
 from engine import Engine, Refused
-from engine.errors import Tampered
 from engine.audit import REGISTRY
+from engine.errors import Tampered
 from engine.rebuild import rebuild
 
 
