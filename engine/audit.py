@@ -102,11 +102,19 @@ def make_entry(
     rationale: str | None = None,
     input: dict[str, Any] | None = None,
     attachments: list[dict[str, Any]] | None = None,
+    v: int = ENTRY_VERSION,
     **extra: Any,
 ) -> dict[str, Any]:
-    """One entry with every DESIGN.md key present (null when not applicable)."""
+    """One entry with every DESIGN.md key present (null when not applicable).
+
+    Version 2 (this one) adds, on proposal entries, ``registry`` (the registry
+    position the entry acted under: ``{"seq", "head"}``), ``entered`` (when the
+    proposal entered the stage it is in after the entry) and ``due`` (that
+    stage's deadline, or null); refusals resting on refused ``--set`` values
+    name them in ``refused_inputs``. Version 1 entries keep verifying as they are.
+    """
     entry = {
-        "v": ENTRY_VERSION,
+        "v": v,
         "proposal": chain,
         "seq": seq,
         "prev": prev,

@@ -18,7 +18,8 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,9 +84,35 @@ class Engine:
         self._compiled: dict[tuple[str, int, str], Compiled] = {}
         self._reg = Registry()
         self._reg_lock = threading.Lock()
+        self._local = threading.local()
+        self._held: list[Any] = []
 
     def close(self) -> None:
+        for conn in self._held:
+            conn.close()
+        self._held.clear()
         self.db.dispose()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        """A write transaction on this thread's own connection, kept between transitions.
+
+        Checking a connection out of the pool and back for every transition
+        cost about a tenth of one (``bench/bench_advance.py``); a thread keeps
+        one instead, and drops it if the database broke it.
+        """
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._local.conn = self.db.connect()
+            self._held.append(conn)
+        try:
+            with conn.begin():
+                yield conn
+        except BaseException:
+            if conn.invalidated:
+                conn.close()
+                self._local.conn = None
+            raise
 
     def __enter__(self) -> Engine:
         return self
@@ -487,7 +514,7 @@ class Engine:
             actor = one_line_text("--as", actor)
         except FieldProblem as problem:
             raise UsageError(str(problem)) from None
-        with self.db.begin() as conn:
+        with self._transaction() as conn:
             row = self._lock(conn, pid)
             if expect_seq is not None and row.seq != expect_seq:
                 return None  # the clock's view is stale: someone acted since it looked; it looks again next tick

@@ -22,6 +22,8 @@ from pathways.canonical import MAX_SAFE_INTEGER, canonical_bytes, jcs, normalise
 VECTORS = Path(__file__).parent / "vectors"
 RFC = json.loads((VECTORS / "rfc8785.json").read_text(encoding="utf-8"))["vectors"]
 ENTRIES = json.loads((VECTORS / "entries.json").read_text(encoding="utf-8"))
+#: Entry format version 2 (registry position, stage entry and due times); version 1 above still verifies.
+ENTRIES_V2 = json.loads((VECTORS / "entries_v2.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("vector", RFC, ids=[v["name"] for v in RFC])
@@ -37,7 +39,8 @@ def test_nfc_is_applied_before_rfc8785() -> None:
     assert canonical_bytes({"\ufb33": 1}) == jcs({"\u05d3\u05bc": 1})
 
 
-@pytest.mark.parametrize("item", ENTRIES["entries"], ids=lambda i: f"seq{i['entry']['seq']}-{i['entry']['kind']}")
+@pytest.mark.parametrize("item", ENTRIES["entries"] + ENTRIES_V2["entries"],
+                         ids=lambda i: f"v{i['entry']['v']}-seq{i['entry']['seq']}-{i['entry']['kind']}")
 def test_entry_canonical_bytes_and_hash(item: dict) -> None:
     body, digest = seal(item["entry"])
     assert body == item["canonical"].encode("utf-8")
@@ -50,16 +53,18 @@ def _rebuilt(entry: dict, prev: str) -> dict:
     """The committed entry rebuilt by the code under test, with ``prev`` as computed here."""
     named = {"v", "proposal", "seq", "prev", "at", "kind", "actor", "role", "trigger", "from", "to", "pathway",
              "conditions", "rationale", "input", "attachments"}
-    return make_entry(chain=entry["proposal"], seq=entry["seq"], prev=prev, at=entry["at"], kind=entry["kind"],
+    return make_entry(v=entry["v"], chain=entry["proposal"], seq=entry["seq"], prev=prev, at=entry["at"],
+                      kind=entry["kind"],
                       actor=entry["actor"], role=entry["role"], trigger=entry["trigger"], source=entry["from"],
                       dest=entry["to"], pathway=entry["pathway"], conditions=entry["conditions"],
                       rationale=entry["rationale"], input=entry["input"], attachments=entry["attachments"],
                       **{k: v for k, v in entry.items() if k not in named})
 
 
-def test_vector_chain_is_recomputed_by_the_code_under_test() -> None:
+@pytest.mark.parametrize("vectors", [ENTRIES, ENTRIES_V2], ids=["v1", "v2"])
+def test_vector_chain_is_recomputed_by_the_code_under_test(vectors: dict) -> None:
     """Rebuild each entry with make_entry, chain it with the hashes seal computes, verify it: the golden values."""
-    items = ENTRIES["entries"]
+    items = vectors["entries"]
     rows, prev = [], GENESIS
     for item in items:
         entry = _rebuilt(item["entry"], prev)
