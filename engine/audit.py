@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import secrets as _random
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pathways.canonical import canonical_bytes
+from pathways.canonical import NotCanonical, canonical_bytes, parse_canonical
 
 from .errors import VerificationFailed
 
@@ -161,10 +160,12 @@ def linked(chain: str, row: Stored, seq: int, prev: str) -> dict[str, Any]:
         raise VerificationFailed(chain, seq, f"stored bytes hash to {actual}, but the entry records "
                                  f"{row.hash}: the entry was altered")
     try:
-        entry = json.loads(row.body)
-    except ValueError:
+        entry = parse_canonical(row.body)
+    except NotCanonical:
+        raise VerificationFailed(chain, seq, "entry bytes are not canonical JSON (RFC 8785)") from None
+    except (ValueError, RecursionError):
         raise VerificationFailed(chain, seq, "entry bytes are not JSON") from None
-    if not isinstance(entry, dict) or canonical_bytes(entry) != row.body:
+    if not isinstance(entry, dict):
         raise VerificationFailed(chain, seq, "entry bytes are not canonical JSON (RFC 8785)")
     if entry.get("proposal") != chain or entry.get("seq") != seq:
         raise VerificationFailed(chain, seq, f"entry names {entry.get('proposal')} seq {entry.get('seq')}: "

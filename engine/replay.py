@@ -160,7 +160,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
             reasons = list(admission.reasons)
             t = pathway.transition(state, trigger)
             conditions: list[dict[str, Any]] = []
-            if t is not None and admission.inputs_ok:
+            if t is not None and t.guards and admission.inputs_ok:
                 context = compiled.context(data, proposal_id=chain, state=state,
                                            days_in_stage=(now - parse_time(entered)).days, inputs=admission.updates,
                                            rationale=e.get("rationale") or "", actor=actor,

@@ -535,7 +535,7 @@ class Engine:
                               updates=updates, attached=bool(files))
             reasons, role, clean = list(admission.reasons), admission.role, admission.updates
             conditions: list[dict[str, Any]] = []
-            if t is not None and admission.inputs_ok:
+            if t is not None and t.guards and admission.inputs_ok:
                 context = compiled.context(data, proposal_id=pid, state=row.state,
                                            days_in_stage=(now - entered).days, inputs=clean,
                                            rationale=rationale or "", actor=actor, roles=roles or [], now=now)

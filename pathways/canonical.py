@@ -106,5 +106,50 @@ def canonical_bytes(value: Any) -> bytes:
     return jcs(value)
 
 
+class _NotPlain(Exception):
+    """A float or an unsafe integer while parsing: the slow, exact comparison decides."""
+
+
+def _int(text: str) -> int:
+    value = int(text)
+    if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        raise _NotPlain
+    return value
+
+
+def _float(text: str) -> float:
+    raise _NotPlain
+
+
+def parse_canonical(body: bytes) -> Any:
+    """The JSON value of ``body`` if ``body`` is exactly its canonical bytes; ``NotCanonical`` otherwise.
+
+    Verification parses every stored entry and must prove its bytes
+    canonical. For the usual entry (ASCII, no floats, safe integers) the
+    parse itself shows plainness, and one ``json.dumps`` comparison finishes
+    the proof, without walking the value; anything else is compared with
+    ``canonical_bytes``. Malformed JSON raises ``ValueError``.
+    """
+    try:
+        value = json.loads(body, parse_int=_int, parse_float=_float, parse_constant=_float)
+        plain = body.isascii() or _plain(value)
+    except _NotPlain:
+        value, plain = json.loads(body), False
+    if plain:
+        again = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    else:
+        try:
+            again = canonical_bytes(value)
+        except Exception as exc:  # noqa: BLE001 - e.g. an integer RFC 8785 cannot represent exactly
+            raise NotCanonical(f"not canonical: {exc}") from None
+    if again != body:
+        raise NotCanonical("not canonical")
+    return value
+
+
+class NotCanonical(ValueError):
+    """Raised by ``parse_canonical`` for JSON that is not in its canonical form."""
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()

@@ -123,3 +123,16 @@ plain_values = st.recursive(
 def test_fast_path_equals_the_reference_rfc8785(value: object) -> None:
     """canonical_bytes uses json.dumps for plain values; it must equal rfc8785 byte for byte."""
     assert canonical_bytes(value) == jcs(normalise(value))
+
+
+@given(json_values | st.floats(allow_nan=False, allow_infinity=False, min_value=-1e15, max_value=1e15))
+def test_parse_canonical_accepts_exactly_the_canonical_bytes(value: object) -> None:
+    """The verifier's fast parse agrees with the reference: canonical bytes parse back, re-formatted ones do not."""
+    from pathways.canonical import NotCanonical, parse_canonical
+
+    body = canonical_bytes(value)
+    assert canonical_bytes(parse_canonical(body)) == body
+    spaced = json.dumps(json.loads(body), indent=1).encode("utf-8")
+    if spaced != body:
+        with pytest.raises(NotCanonical):
+            parse_canonical(spaced)
