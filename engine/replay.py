@@ -192,9 +192,13 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                     raise fail(f"'{trigger}' leads from '{state}' to '{t.dest}', but the entry says '{e.get('to')}'")
                 for name, value in admission.updates.items():
                     data[name], where[name] = value, seq
-                if t.dest != state:
+                moved = t.dest != state
+                if moved:
                     state, entered = t.dest, at
-        due = due_at(pathway, state, data, parse_time(entered)) or ""
+                if moved or admission.updates:  # nothing else changes a due time
+                    due = due_at(pathway, state, data, parse_time(entered)) or ""
+        if kind == "intake":
+            due = due_at(pathway, state, data, parse_time(entered)) or ""
         if v >= 2 and (e.get("entered") != entered or (e.get("due") or "") != due):
             raise fail(f"the entry records the stage entered at {e.get('entered')} and due {e.get('due')}, "
                        f"but the replay gives {entered} and {due or None}")
@@ -207,7 +211,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
 def _position(e: dict[str, Any], registry: Registry, fail: Callable) -> int:
     """The registry seq an entry acted under; it must still be there, with the hash the entry names."""
     named = e.get("registry")
-    if named is None:  # entry version 1: the registry as it stood at the entry's time
+    if named is None and e.get("v", 1) < 2:  # entry version 1: the registry as it stood at the entry's time
         return registry.position_at_time(e["at"])
     seq, head = (named.get("seq"), named.get("head")) if isinstance(named, dict) else (None, None)
     if type(seq) is not int or registry.hash_at(seq) != head:

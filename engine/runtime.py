@@ -707,10 +707,16 @@ class Engine:
             raise NotFound(f"no attachment {sha256}")
         return content
 
-    def verify(self, ids: Iterable[str] = (), *, raise_on_failure: bool = True) -> list[ChainReport]:
-        """Verify chains (all of them, registry included, when ``ids`` is empty)."""
+    def verify(self, ids: Iterable[str] = (), *, raise_on_failure: bool = True,
+               workers: int | None = None) -> list[ChainReport]:
+        """Verify chains (all of them, registry included, when ``ids`` is empty).
+
+        A whole large database is checked by ``workers`` processes (default:
+        the machine's cores, at most 4), each over a range of proposal ids.
+        """
+        workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
         with st.reading(self.db) as conn:
-            reports = verify_chains(conn, list(ids), self._compiled)
+            reports = verify_chains(conn, list(ids), self._compiled, url=self.url, workers=workers)
         failed = next((r for r in reports if r.error), None)
         if failed and raise_on_failure:
             raise failed.error  # type: ignore[misc]

@@ -26,11 +26,13 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Iterator
+import multiprocessing
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from pathways import Pathway, loads
 from pathways.errors import NotFound, PathwaysError
@@ -43,6 +45,8 @@ from .registry import Registry
 from .replay import Derived, replay
 
 BATCH = 2000
+#: Below this many proposals, one process verifies all (starting another costs more than it saves).
+PARALLEL_FROM = 2000
 
 
 @dataclass(frozen=True)
@@ -161,11 +165,23 @@ def _files(conn: Any) -> dict[str, tuple[int, str | None]]:
     return out
 
 
-def _merged(conn: Any, ids: list[str]) -> Iterator[tuple[str, list[Stored], Any, dict]]:
-    """(chain, its entries, its proposal row or None, its secrets) for every chain and every row, in id order."""
+def _merged(conn: Any, ids: list[str], lo: str | None = None,
+            hi: str | None = None) -> Iterator[tuple[str, list[Stored], Any, dict]]:
+    """(chain, its entries, its proposal row or None, its secrets) for every chain and every row, in id order
+    (those named, or those with ids in [lo, hi))."""
     a, p, s = st.audit_log, st.proposals, st.secrets
     entries = select(a.c.chain, a.c.seq, a.c.hash, a.c.body).where(a.c.chain != REGISTRY)
     rows, kept = select(p), select(s)
+    for column, query in ((a.c.chain, "entries"), (p.c.id, "rows"), (s.c.chain, "kept")):
+        key = _ordered(conn, column)
+        clauses = ([key >= lo] if lo is not None else []) + ([key < hi] if hi is not None else [])
+        if clauses:
+            if query == "entries":
+                entries = entries.where(*clauses)
+            elif query == "rows":
+                rows = rows.where(*clauses)
+            else:
+                kept = kept.where(*clauses)
     if ids:
         entries, rows = entries.where(a.c.chain.in_(ids)), rows.where(p.c.id.in_(ids))
         kept = kept.where(s.c.chain.in_(ids))
@@ -224,9 +240,16 @@ def compare(d: Derived, row: Any) -> VerificationFailed | None:
     return None
 
 
-def derive(conn: Any, ids: list[str] = (), *, compiled: dict[tuple[str, int, str], Compiled],  # type: ignore[assignment]
-           keep: bool = False) -> Derivation:
-    """Replay everything (or the named proposals and the registry) in the caller's snapshot."""
+def derive(conn: Any, ids: Iterable[str] = (), *, compiled: dict[tuple[str, int, str], Compiled],
+           keep: bool = False, url: str | None = None, workers: int = 1) -> Derivation:
+    """Replay everything (or the named proposals and the registry) in the caller's snapshot.
+
+    With ``url`` and ``workers`` > 1, a whole-database check splits the
+    proposal chains into id ranges, one per process (the caller's process
+    takes the first). Each range is read in one snapshot of its own, with its
+    rows, secrets, registry and counters, so it agrees with itself; the
+    registry's caches and the files are checked once, here.
+    """
     ids = [i for i in ids if i != REGISTRY]
     reg, broken = _registry(conn)
     out = Derivation(reg)
@@ -236,6 +259,52 @@ def derive(conn: Any, ids: list[str] = (), *, compiled: dict[tuple[str, int, str
         except VerificationFailed as failure:
             broken = failure
     out.reports.append(ChainReport(REGISTRY, reg.seq, reg.head if reg.seq else None, broken))
+    files = _files(conn)
+    ranges = _split(conn, workers) if url and workers > 1 and not ids and not keep else [(None, None)]
+    if len(ranges) == 1:
+        _chains(conn, out, compiled, files, ids=ids, keep=keep)
+        return out
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(len(ranges) - 1, mp_context=context) as pool:
+        futures = [pool.submit(_range_worker, url, lo, hi, files) for lo, hi in ranges[1:]]
+        _chains(conn, out, compiled, files, lo=ranges[0][0], hi=ranges[0][1])
+        for future in futures:
+            out.reports.extend(ChainReport(c, n, h, None if seq is None else VerificationFailed(c, seq, why))
+                               for c, n, h, seq, why in future.result())
+    return out
+
+
+def _split(conn: Any, workers: int) -> list[tuple[str | None, str | None]]:
+    """Proposal id ranges of about equal size; one range when the database is too small to gain from more."""
+    p = st.proposals
+    count = conn.execute(select(func.count()).select_from(p)).scalar()
+    if count < PARALLEL_FROM:
+        return [(None, None)]
+    bounds = [conn.execute(select(p.c.id).order_by(_ordered(conn, p.c.id)).offset(count * i // workers).limit(1))
+              .scalar() for i in range(1, workers)]
+    edges = [None, *bounds, None]
+    return list(itertools.pairwise(edges))
+
+
+def _range_worker(url: str, lo: str | None, hi: str | None,
+                  files: dict[str, tuple[int, str | None]]) -> list[tuple[str, int, str | None, int | None, str]]:
+    """One id range, verified in a process of its own (both cores), returned as plain tuples."""
+    engine = st.connect(url, create=False)
+    try:
+        with st.reading(engine) as conn:
+            out = Derivation(_registry(conn)[0])
+            _chains(conn, out, {}, files, lo=lo, hi=hi)
+    finally:
+        engine.dispose()
+    return [(r.chain, r.entries, r.head, r.error.seq if r.error else None, r.error.reason if r.error else "")
+            for r in out.reports]
+
+
+def _chains(conn: Any, out: Derivation, compiled: dict[tuple[str, int, str], Compiled],
+            files: dict[str, tuple[int, str | None]], *, ids: list[str] = (),  # type: ignore[assignment]
+            lo: str | None = None, hi: str | None = None, keep: bool = False) -> None:
+    """Replay the proposal chains (named, or in [lo, hi)) and compare each with its row; into ``out``."""
+    reg = out.registry
 
     def rules(ref: dict[str, Any], seq: int, chain: str) -> Compiled:
         key = (ref.get("id"), ref.get("version"), ref.get("sha256"))
@@ -251,8 +320,6 @@ def derive(conn: Any, ids: list[str] = (), *, compiled: dict[tuple[str, int, str
                 raise VerificationFailed(chain, seq, f"the rules it is pinned to cannot be checked: {problem}")
         return compiled[key]
 
-    files = _files(conn)
-
     def file_problem(ref: dict[str, Any]) -> str | None:
         sha = ref.get("sha256")
         if sha not in files:
@@ -261,8 +328,8 @@ def derive(conn: Any, ids: list[str] = (), *, compiled: dict[tuple[str, int, str
         return problem or (None if ref.get("size") == size else
                            f"the attached file {sha} is stored with another size than the entry records")
 
-    seen = set()
-    for chain, stored, row, secrets in _merged(conn, ids):
+    seen, first = set(), len(out.reports)
+    for chain, stored, row, secrets in _merged(conn, ids, lo, hi):
         seen.add(chain)
         if not stored:
             out.reports.append(ChainReport(chain, 0, None, VerificationFailed(
@@ -286,27 +353,29 @@ def derive(conn: Any, ids: list[str] = (), *, compiled: dict[tuple[str, int, str
         if pid not in seen:
             raise NotFound(f"no proposal '{pid}' (see 'pathways list')")
     if not ids:
-        _check_counters(conn, out)
-    return out
+        _check_counters(conn, out, first)
 
 
-def _check_counters(conn: Any, out: Derivation) -> None:
+def _check_counters(conn: Any, out: Derivation, first: int) -> None:
     """Each pathway's proposal counter must be at or past every number in use, or intake would reuse one."""
     meta = {r.key: r.value for r in conn.execute(select(st.meta).where(st.meta.c.key.like("next_id:%")))}
     for pathway_id, last in sorted(out.counters.items()):
         have = meta.get(f"next_id:{pathway_id}")
         if have is None or not have.isdigit() or int(have) < last:
             chain = f"{pathway_id}-{last:04d}"
-            i = next((n for n, r in enumerate(out.reports) if r.chain == chain and r.error is None), None)
+            i = next((n for n in range(first, len(out.reports))
+                      if out.reports[n].chain == chain and out.reports[n].error is None), None)
             if i is not None:
-                out.reports[i] = ChainReport(chain, out.reports[i].entries, out.reports[i].head, VerificationFailed(
+                r = out.reports[i]
+                out.reports[i] = ChainReport(chain, r.entries, r.head, VerificationFailed(
                     chain, 1, f"the proposal counter of {pathway_id} is {have}, below {last}, a number in use: "
                     "the counter was changed (intake would reuse numbers)"))
 
 
-def verify_chains(conn: Any, ids: list[str], compiled: dict[tuple[str, int, str], Compiled]) -> list[ChainReport]:
+def verify_chains(conn: Any, ids: list[str], compiled: dict[tuple[str, int, str], Compiled], *,
+                  url: str | None = None, workers: int = 1) -> list[ChainReport]:
     """Verify the named proposals (everything, registry first, when none are named)."""
-    derivation = derive(conn, ids, compiled=compiled)
+    derivation = derive(conn, ids, compiled=compiled, url=url, workers=workers)
     reports = derivation.reports
     if ids and REGISTRY not in ids:  # the registry is always replayed (roles come from it); shown when it fails
         reports = [r for r in reports if r.chain != REGISTRY or r.error is not None]

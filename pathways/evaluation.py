@@ -87,18 +87,32 @@ class CompiledGuards:
     def __init__(self, pathway: Pathway) -> None:
         import cel  # lazy: see module docstring
 
-        # Each program gets only the variables it names: converting the whole
-        # context into CEL values costs more than the evaluation itself.
+        from .celcheck.parser import parse
+        from .celcheck.syntax import fields_read
+
+        # Each program gets only the variables it names, and of ``proposal`` and ``input`` only the fields
+        # it reads: converting the whole context into CEL values costs more than the evaluation itself.
+        def needs(check: str) -> dict[str, set[str] | None]:
+            tree = parse(check)
+            return {name: fields_read(tree, name) for name in ("proposal", "input")}
+
         self._programs = {
-            id(t): [(p, tuple(p.variables())) for p in map(cel.compile, (g.check for g in t.guards))]
+            id(t): [(p, tuple(p.variables()), needs(g.check)) for p, g in zip(map(cel.compile, (g.check for g in
+                                                                                            t.guards)), t.guards,
+                                                                             strict=True)]
             for t in pathway.transitions
         }
 
     def run(self, transition: Transition, context: dict[str, Any]) -> list[GuardResult]:
         results = []
-        for guard, (program, names) in zip(transition.guards, self._programs[id(transition)], strict=True):
+        for guard, (program, names, needs) in zip(transition.guards, self._programs[id(transition)], strict=True):
+            given = {}
+            for k in names:
+                if k in context:
+                    value, fields = context[k], needs.get(k)
+                    given[k] = value if fields is None else {f: value[f] for f in fields if f in value}
             try:
-                value = program.execute({k: context[k] for k in names if k in context})
+                value = program.execute(given)
                 error = "" if isinstance(value, bool) else f"gave {value!r}, not true or false"
                 ok = value is True
             except Exception as exc:  # noqa: BLE001 - any CEL failure means "not shown to hold"

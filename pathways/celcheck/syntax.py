@@ -112,3 +112,28 @@ def _start(node: Node) -> int:
         if isinstance(child, Node):
             return _start(child)
     return node.pos
+
+
+def fields_read(node: Node, root: str) -> set[str] | None:
+    """The fields of variable ``root`` an expression selects (``proposal.value`` -> {"value"}), or None when
+    it uses the variable whole (passes it, indexes it), so a caller must give all of it.
+
+    The evaluator converts every value it is handed into CEL values first:
+    handing a guard only the fields it reads is what keeps evaluation at a
+    few microseconds on a proposal with many fields.
+    """
+    found: set[str] = set()
+
+    def walk(n: object) -> bool:
+        if isinstance(n, Select) and isinstance(n.operand, Ident) and n.operand.name == root:
+            found.add(n.field)
+            return True
+        if isinstance(n, Ident):
+            return n.name != root
+        if isinstance(n, Node):
+            return all(walk(getattr(n, f)) for f in n.__dataclass_fields__)
+        if isinstance(n, tuple):
+            return all(walk(x) for x in n)
+        return True
+
+    return found if walk(node) else None
