@@ -175,7 +175,7 @@ def has_float(value):
 # --- reading files, bounded ---------------------------------------------------------------------
 
 
-def open_regular(folder, name, limit=MAX_FILE):
+def open_regular(folder, name, limit=None):
     """An open binary file, refused unless it is a regular file of at most ``limit`` bytes.
 
     Checked before opening (a FIFO would block ``open``) and again on the open
@@ -190,6 +190,7 @@ def open_regular(folder, name, limit=MAX_FILE):
         raise Bad(f"{name}: cannot read ({exc.strerror})") from None
     f = os.fdopen(fd, "rb")
     info = os.fstat(fd)
+    limit = MAX_FILE if limit is None else limit
     if not stat.S_ISREG(info.st_mode):
         f.close()
         raise Bad(f"{name}: not a regular file (a device, pipe or folder): refused")
