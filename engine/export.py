@@ -2,17 +2,34 @@
 
 A bundle is a folder::
 
+    README.txt      what each file is, how to check the bundle, and what that does and does not prove
     trail.jsonl     the stored bytes of every entry, one per line, exactly as hashed
-    manifest.json   proposal, pathway (id, version, sha256 and its YAML text), count, head, time, public?
+    registry.jsonl  the registry chain (users, roles, publications) up to the position the entries name
+    manifest.json   proposal, pathway (id, version, sha256 and its YAML text), count, heads, time, public?
     pathway.json    the rules in their canonical JSON form: its sha256 is the one every entry names
     secrets.json    private bundles only: each confidential value with its salt
     attachments/    private bundles only: the attached files, named by their sha256
     report.html     the record as a page (a rendering, not the record)
-    verify.py       standard library only: ``python3 verify.py DIR`` re-checks all of the above
+    verify.py       standard library only: ``python3 -I verify.py DIR`` re-checks all of the above
 
 The chain is verified in the database before anything is written, and the
-bundle is written to a temporary folder beside the target and renamed into
-place, so a failed export never leaves a half bundle under the target name.
+bundle is written to a temporary folder beside the target (``.NAME.xxxxxxxx``)
+and renamed into place, so a failed export never leaves a half bundle under
+the target name. An export killed before the rename leaves its staging folder
+behind, possibly holding ``secrets.json`` and attachments: the next export to
+the same target removes such folders (ours, named by that pattern) first. Two
+exports racing for one target cannot both win the rename anyway; the loser's
+staging may be removed by the other and it then fails with "cannot write".
+
+A private bundle is written owner-only (folders 0700, files 0600): it holds
+confidential values and files. A public bundle is world-readable (0755/0644).
+
+The registry travels in the bundle because roles come from its replay:
+``verify.py`` re-judges every entry's actor by the roles the registry gave
+them at the position the entry names. It is cut at the highest position any
+entry names (version 1 entries, which name none: the last registry entry at
+or before the last entry's time). Registry entries carry nothing personal
+beyond user names and roles.
 
 A *public* bundle leaves out confidential values, their salts and the
 attached files (they may hold proprietary material); entries keep the salted
@@ -25,10 +42,13 @@ instead (:class:`DisclosureRisk`).
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
+import re
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,9 +66,13 @@ from .report import Report, build_report, report_text
 if TYPE_CHECKING:
     from .runtime import Engine
 
-BUNDLE_FORMAT = "procurement-pathways-bundle/1"
+BUNDLE_FORMAT = "procurement-pathways-bundle/2"
 #: Confidential text shorter than this is not searched for (it would match ordinary words and numbers).
 MIN_SEARCHED = 6
+#: The random part ``tempfile.mkdtemp`` adds to a staging folder's name (``.NAME.`` + this).
+STAGING_SUFFIX = re.compile(r"[a-z0-9_]{8}")
+#: Permissions (folders, files) of private and public bundles.
+PRIVATE_MODES, PUBLIC_MODES = (0o700, 0o600), (0o755, 0o644)
 
 
 @dataclass(frozen=True)
@@ -69,7 +93,28 @@ def verifier_source() -> bytes:
     return templates().joinpath("verify.py").read_bytes()
 
 
-def manifest(report: Report) -> dict[str, Any]:
+def registry_extent(entries: list[dict[str, Any]], registry_ats: list[str]) -> int:
+    """How many registry entries a bundle carries: up to the highest position its entries name
+    (entries of version 1 name none: the last registry entry at or before their time)."""
+    upto = 0
+    for e in entries:
+        named = e.get("registry")
+        seq = named.get("seq") if isinstance(named, dict) else None
+        upto = max(upto, seq if type(seq) is int else bisect.bisect_right(registry_ats, e["at"]))
+    return upto
+
+
+def registry_rows(engine: Engine, entries: list[dict[str, Any]]) -> list[Any]:
+    """The stored registry entries the bundle carries (a prefix of the chain: it only grows)."""
+    rows = engine.entries("registry")
+    ats = [json.loads(r.body)["at"] for r in rows]
+    upto = registry_extent(entries, ats)
+    if upto > len(rows):
+        raise PathwaysError(f"the entries name registry seq {upto}, but the registry has {len(rows)} entries")
+    return rows[:upto]
+
+
+def manifest(report: Report, registry: list[Any] = ()) -> dict[str, Any]:  # type: ignore[assignment]
     """The bundle's manifest: what verify.py checks against, and the rules in force."""
     p = report.pathway
     return {
@@ -78,6 +123,7 @@ def manifest(report: Report) -> dict[str, Any]:
         "pathway": {"id": p.id, "version": p.version, "sha256": p.sha256, "title": p.title, "yaml": p.source},
         "entries": report.count,
         "head": report.head,
+        "registry": {"entries": len(registry), "head": registry[-1].hash if registry else "0" * 64},
         "exported_at": report.generated_at,
         "public": report.public,
         "withheld": [{"field": w.field, "rule": w.rule, "entries": w.seqs} for w in report.withheld],
@@ -97,9 +143,12 @@ def _files(engine: Engine, report: Report) -> dict[str, bytes]:
     rules = canonical_form(report.pathway)
     if hashlib.sha256(rules).hexdigest() != report.pathway.sha256:
         raise PathwaysError(f"stored pathway {report.pathway.id} v{report.pathway.version} does not match its sha256")
+    registry = registry_rows(engine, report.entries)
     files = {
+        "README.txt": readme(report, len(registry)).encode("utf-8"),
         "trail.jsonl": b"".join(body + b"\n" for body in report.bodies),
-        "manifest.json": _json_bytes(manifest(report)),
+        "registry.jsonl": b"".join(bytes(r.body) + b"\n" for r in registry),
+        "manifest.json": _json_bytes(manifest(report, registry)),
         "pathway.json": rules,
         "report.html": report_text(report, "html").encode("utf-8"),
         "verify.py": verifier_source(),
@@ -144,12 +193,123 @@ def check_public(engine: Engine, report: Report, files: dict[str, bytes]) -> Non
                                "export a private bundle for counsel instead")
 
 
+README = """\
+Audit bundle for proposal {proposal}
+{underline}
+
+This folder is the record of proposal {proposal} ({title}, pathway {pathway} v{version}),
+exported {exported} as a {kind} bundle. It can be checked offline with nothing but Python 3.
+
+Check it
+--------
+From any folder, with Python 3.8 or later and nothing else installed:
+
+    python3 -I verify.py .            (from inside this folder)
+    python3 -I {folder}/verify.py {folder}
+
+It prints "ok: ..." and exits 0 when every check passes, or prints one line
+"FAILED: line N: why" (or the file at fault) and exits 1.
+
+The files
+---------
+trail.jsonl     The proposal's audit trail: {entries} entries, one per line, exactly the bytes that
+                were hashed (RFC 8785 canonical JSON). Each line names the hash of the line before
+                it (RFC 6962 leaf hashes, sha256 of 0x00 + the line).
+registry.jsonl  The city's registry chain up to the position these entries acted under ({registry}
+                entries): which users existed, the roles each was granted or lost, and which rules
+                were published. Nothing personal beyond user names and roles is in it.
+pathway.json    The rules in force, in canonical JSON. Its sha256 is the one every entry names.
+manifest.json   Which proposal and rules this is, how many entries, the last entry's hash (the head),
+                and the pathway's YAML text as written (comments included).
+secrets.json    (private bundles) Each confidential value with the random salt that reproduces the
+                salted hash its entry carries.
+attachments/    (private bundles) The attached files, each named by its sha256.
+report.html     The record as a page to read and print. A rendering, not the record.
+verify.py       The checker (standard library only). It is the same file for every bundle.
+
+What verify.py proves
+---------------------
+- Every line of the trail and of the registry is intact, in order and linked to the one before;
+  none was edited, removed from the middle, inserted or reordered.
+- Every entry was lawful under the rules in pathway.json: each step left the stage the proposal
+  was in, by a trigger that stage allows, to the stage the rules name; its actor held an allowed
+  role at the registry position it acted under (replayed from registry.jsonl, whose entries that
+  position commits to); required rationales, documents and fields are there; every condition the
+  rules set was recorded, and recorded as met; the clock acted only on a deadline that was due.
+- (private bundles) Each confidential value and attached file is the one its entry committed to.
+
+What it does NOT prove
+----------------------
+- The head in manifest.json (and as shown in report.html) is a rendering of the trail, not a
+  second witness: whoever can rewrite this folder can rewrite the trail and its head together,
+  and so could whoever could rewrite the city's database before this export. To know this is
+  the city's record and not a consistent rewrite, compare the head with an independent copy:
+  the checkpoints the city publishes in its transparency log.
+- The guards' expressions are not re-evaluated here (that needs a CEL runtime); "pathways verify"
+  does that against the database. A refusal's reasons are taken as recorded.
+- The manifest's YAML text is tied to the rules only through "pathways validate" (which prints
+  its sha256); pathway.json is what is checked.
+- {withheld}
+"""
+
+
+def readme(report: Report, registry_entries: int) -> str:
+    """README.txt: what each file is, how to check the bundle, and what a check does and does not prove."""
+    p = report.pathway
+    title = f"Audit bundle for proposal {report.proposal['id']}"
+    withheld = ("This is a public bundle: confidential values, their salts and the attached files are "
+                "withheld;\n  entries keep their salted hashes, so the chain still verifies, but the values "
+                "themselves cannot be\n  checked from this bundle." if report.public else
+                "This is a private bundle: it holds confidential values and files. Do not publish it.")
+    return README.format(proposal=report.proposal["id"], underline="=" * len(title), title=p.title, pathway=p.id,
+                         version=p.version, exported=report.generated_at, kind="public" if report.public else
+                         "private", folder="BUNDLE", entries=report.count, registry=registry_entries,
+                         withheld=withheld)
+
+
 def _target(folder: Path) -> Path:
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"-o {folder}: exists and is not a folder")
     if folder.is_dir() and any(folder.iterdir()):
         raise UsageError(f"-o {folder}: folder exists and is not empty; choose a new folder")
     return folder
+
+
+def clean_stale_staging(target: Path) -> list[Path]:
+    """Remove staging folders that killed exports to ``target`` left beside it (ours only); returns them."""
+    prefix = f".{target.name}."
+    removed = []
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return removed
+    for name in names:
+        path = target.parent / name
+        if not (name.startswith(prefix) and STAGING_SUFFIX.fullmatch(name[len(prefix):])):
+            continue
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _write(staging: Path, files: dict[str, bytes], public: bool) -> None:
+    """Every file, created new (never through a symlink), with the bundle's permissions (not the umask's)."""
+    dir_mode, file_mode = PUBLIC_MODES if public else PRIVATE_MODES
+    os.chmod(staging, dir_mode)
+    for name, content in files.items():
+        path = staging / name
+        if not path.parent.is_dir():
+            path.parent.mkdir()
+            os.chmod(path.parent, dir_mode)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), file_mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+        os.chmod(path, file_mode)
 
 
 def export(engine: Engine, proposal_id: str, folder: str | os.PathLike[str], *, public: bool = False) -> Bundle:
@@ -162,15 +322,12 @@ def export(engine: Engine, proposal_id: str, folder: str | os.PathLike[str], *, 
         check_public(engine, report, files)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_staging(target)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     except OSError as exc:
         raise UsageError(f"-o {folder}: cannot create ({exc.strerror})") from None
     try:
-        for name, content in files.items():
-            path = staging / name
-            path.parent.mkdir(exist_ok=True)
-            path.write_bytes(content)
-        os.chmod(staging, 0o755)
+        _write(staging, files, public)
         if target.is_dir():
             target.rmdir()  # empty (checked above); rename needs the name free
         staging.rename(target)

@@ -1,19 +1,49 @@
 #!/usr/bin/env python3
-"""Verify a procurement audit bundle offline: ``python3 verify.py DIR``.
+"""Verify a procurement audit bundle offline: ``python3 -I verify.py DIR``.
 
 Standard library only, no project code: a reviewer needs nothing but Python 3.
 
-Each line of ``trail.jsonl`` is one audit entry, the exact bytes that were
-hashed: RFC 8785 (JSON Canonicalization Scheme) JSON. An entry's hash is the
-RFC 6962 Merkle *leaf* hash of those bytes, ``sha256(0x00 || line)``, and every
-entry records the hash of the one before it (``prev``; 64 zeros for the first).
+Each line of ``trail.jsonl`` (the proposal) and of ``registry.jsonl`` (the
+city's users, role grants and publications) is one audit entry, the exact
+bytes that were hashed: RFC 8785 (JSON Canonicalization Scheme) JSON. An
+entry's hash is the RFC 6962 Merkle *leaf* hash of those bytes,
+``sha256(0x00 || line)``, and every entry records the hash of the one before
+it in its chain (``prev``; 64 zeros for the first).
 
 Checked, stopping at the first problem:
 
-1. each line is UTF-8 JSON object in canonical form; ``seq`` is its line
-   number; ``proposal`` and ``pathway`` are the manifest's; line 1 is the intake;
-2. each line's hash is the next line's ``prev`` (the last one's is the
-   manifest's ``head``), and the line count is the manifest's ``entries``;
+1. ``registry.jsonl``: each line canonical, ``seq`` its line number, ``prev``
+   the hash of the line before; replayed in order into who held which roles
+   after each registry seq (``user``: the full role list after a grant;
+   ``revoke``: what is left; ``publish``: the rules published;
+   ``refusal``/``rebuild`` change nothing), each entry judged as the engine
+   judges it (the first user is an admin; grants and revocations by an admin;
+   publications by an admin or publisher; the last admin is never revoked);
+2. ``trail.jsonl``: each line canonical, ``seq`` its line number, naming the
+   manifest's proposal and pathway; each line's hash is the next line's
+   ``prev`` (the last one's the manifest's ``head``); and, line by line as
+   the links hold, the semantic replay by the rules in ``pathway.json``
+   (which must hash to the sha256 line 1 names):
+
+   - every entry names a registry position (``registry: {seq, head}``) that
+     ``registry.jsonl`` holds with that exact hash (entry version 1, written
+     before entries named one: the last registry entry at or before its time);
+   - the intake names rules published at its position, enters ``initial``,
+     is by a user known there and gives every required field;
+   - a transition leaves the replayed stage (its ``from``) by a trigger of
+     that stage and reaches that transition's ``to``; its actor held one of
+     the transition's roles at the entry's registry position, and ``role``
+     is the one the engine picks (the first allowed role held, in sorted
+     order); the built-in actor ``clock`` fires only a stage's
+     ``deadline.on_expiry`` trigger (or one that lists it), at or after the
+     due time; the rationale, attachment and fields ``requires`` names are
+     there, and only fields the transition ``updates`` are set; it records
+     one condition per ``when`` check, with the same ``check`` text and
+     ``cite``, each with ``result: true``;
+   - a refusal was made from the replayed stage and gives reasons;
+   - entry version 2 records when the stage was entered and when it is due:
+     both must be what the replay computes;
+
 3. ``secrets.json`` (private bundles): each confidential value and its salt
    reproduce the ``salted_sha256`` its entry carries:
    ``sha256(salt || canonical JSON of the value)``; a private bundle must hold
@@ -21,11 +51,32 @@ Checked, stopping at the first problem:
 4. ``attachments/<sha256>``: each file's sha256 and size match an entry's
    attachment; a private bundle holds the file of every attachment recorded
    (refused attempts included: what was attempted is evidence too);
-5. ``pathway.json``, the rules in force, hashes to the pathway sha256 that
-   the manifest and every entry name.
+5. the registry's end against the manifest (see below).
+
+What is *not* re-checked here: the guards' CEL expressions are not evaluated
+(that needs a CEL runtime; ``pathways verify`` does it), so a condition's
+``result: true`` is taken as recorded, but it must be recorded, for every
+``when`` check, and true. A refusal's reasons are not re-derived either.
+
+The manifest is not trusted for anything the bundle can compute. It is read
+for: ``proposal`` and ``pathway.sha256`` (every line must name them, so an
+edit shows), ``entries`` and ``head`` (nothing inside a chain commits to its
+own last entry: the manifest is the only place the end is written, so a
+removed last line is caught only against it), ``public`` (whether secrets
+and files must be present), and ``registry.entries``/``registry.head`` (the
+end of the registry, checked last: entries of version 2 commit to the
+registry position they acted under, which is checked first; for version 1
+entries the manifest is the only witness of the registry's end). An
+attacker who rewrites a bundle *and* its manifest consistently is caught
+only by comparing the head with an independent copy (the city's published
+transparency-log checkpoints): see README.txt.
 
 Limits, said plainly:
 
+- Files are read only if they are regular files (not a device, a pipe or a
+  folder, even behind a symlink), a line at most ``MAX_LINE`` bytes and a
+  file at most ``MAX_FILE``: a bundle pointing ``trail.jsonl`` at
+  ``/dev/zero`` fails cleanly instead of filling memory.
 - Canonical form is checked by re-serialising with ``json.dumps(...,
   sort_keys=True, separators=(",", ":"), ensure_ascii=False)``. That equals
   RFC 8785 for strings, integers, booleans, null, lists and objects with
@@ -37,21 +88,36 @@ Limits, said plainly:
   here; the YAML text in the manifest is the same rules as the officer wrote
   them (comments included) and needs a YAML parser to compare: run
   ``pathways validate`` on it and compare the sha256 it prints.
+- A deadline ``until`` a confidential date cannot be computed from a public
+  bundle: the due time the entry records is taken as is there.
 - ``report.html`` is a rendering for reading, not part of the record.
 
 Exit status: 0 intact; 1 a check failed (the first bad line and why on
-stderr); 2 unusable arguments.
+stderr, as ``FAILED: line N: why``); 2 unusable arguments.
 """
 
+import bisect
+import datetime
 import hashlib
 import json
 import os
+import re
+import stat
 import sys
 import unicodedata
 
 LEAF_PREFIX = b"\x00"  # RFC 6962 section 2.1: leaf hashes are prefixed with 0x00
 GENESIS = "0" * 64  # prev of the first entry
 HEX = set("0123456789abcdef")
+#: The longest line read (an entry is a few kB; a 300 MB "line" is an attack, not a record).
+MAX_LINE = 16 * 1024 * 1024
+#: The largest file read (the engine refuses attachments over 50 MiB; trails are far smaller).
+MAX_FILE = 512 * 1024 * 1024
+CLOCK = "clock"  # the built-in actor that fires deadline triggers
+ADMIN = "admin"
+PUBLISHER = "publisher"
+KINDS = ("intake", "transition", "refusal")
+UTC = datetime.timezone(datetime.timedelta(0))  # not datetime.UTC: that needs Python 3.11
 
 
 class Bad(Exception):
@@ -106,36 +172,90 @@ def has_float(value):
     return False
 
 
-def read(folder, name, required=True):
+# --- reading files, bounded ---------------------------------------------------------------------
+
+
+def open_regular(folder, name, limit=None):
+    """An open binary file, refused unless it is a regular file of at most ``limit`` bytes.
+
+    Checked before opening (a FIFO would block ``open``) and again on the open
+    descriptor (the name could be swapped in between).
+    """
     path = os.path.join(folder, name)
-    if not os.path.exists(path) and not required:
-        return None
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise Bad(f"{name}: not a regular file (a device, pipe or folder): refused")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         raise Bad(f"{name}: cannot read ({exc.strerror})") from None
+    f = os.fdopen(fd, "rb")
+    info = os.fstat(fd)
+    limit = MAX_FILE if limit is None else limit
+    if not stat.S_ISREG(info.st_mode):
+        f.close()
+        raise Bad(f"{name}: not a regular file (a device, pipe or folder): refused")
+    if info.st_size > limit:
+        f.close()
+        raise Bad(f"{name}: {info.st_size} bytes, over the {limit} bytes a bundle file may have: refused")
+    return f
+
+
+def read(folder, name, required=True):
+    """A whole (small) file, or None when it is absent and not required."""
+    if not required and not os.path.lexists(os.path.join(folder, name)):
+        return None
+    with open_regular(folder, name) as f:
+        data = f.read(MAX_FILE + 1)
+    if len(data) > MAX_FILE:
+        raise Bad(f"{name}: grew past {MAX_FILE} bytes while read: refused")
+    return data
+
+
+def read_lines(folder, name, label):
+    """The lines of a JSONL file (without newlines), each at most MAX_LINE bytes, read one at a time.
+
+    ``label`` names a line in messages (``line`` or ``registry.jsonl line``).
+    The file must be non-empty and end with a newline (a truncated file does not).
+    """
+    lines, total = [], 0
+    with open_regular(folder, name) as f:
+        while True:
+            line = f.readline(MAX_LINE + 1)
+            if not line:
+                break
+            total += len(line)
+            if total > MAX_FILE:
+                raise Bad(f"{name}: grew past {MAX_FILE} bytes while read: refused")
+            if not line.endswith(b"\n"):
+                if len(line) > MAX_LINE:
+                    raise Bad(f"{label} {len(lines) + 1}: longer than {MAX_LINE} bytes: not an entry, refused")
+                raise Bad(f"{name}: empty, or the last line does not end with a newline (truncated?)")
+            lines.append(line[:-1])
+    if not lines:
+        raise Bad(f"{name}: empty, or the last line does not end with a newline (truncated?)")
+    return lines
 
 
 def load_manifest(folder):
     m = parse_json(read(folder, "manifest.json"), "manifest.json")
     if not isinstance(m, dict):
         raise Bad("manifest.json: not a JSON object")
-    p = m.get("pathway")
+    p, r = m.get("pathway"), m.get("registry")
     checks = [(isinstance(m.get("proposal"), str) and m["proposal"], "proposal"),
               (type(m.get("entries")) is int and m["entries"] >= 1, "entries"),
               (is_hash(m.get("head")), "head"),
               (isinstance(p, dict) and is_hash(p.get("sha256")), "pathway.sha256"),
-              (isinstance(m.get("public"), bool), "public")]
+              (isinstance(m.get("public"), bool), "public"),
+              (isinstance(r, dict) and type(r.get("entries")) is int and r["entries"] >= 0
+               and is_hash(r.get("head")), "registry")]
     for ok, key in checks:
         if not ok:
             raise Bad(f"manifest.json: '{key}' is missing or malformed")
     return m
 
 
-def parse_line(n, line, m):
-    """One line as an entry: structure only (the chain is walked in check_trail)."""
-    where = f"line {n}"
+def parse_canonical(line, where):
+    """One line as a JSON object in canonical form."""
     e = parse_json(line, where)
     if not isinstance(e, dict):
         raise Bad(f"{where}: not a JSON object")
@@ -144,6 +264,13 @@ def parse_line(n, line, m):
             raise Bad(f"{where}: not in canonical form (RFC 8785): the bytes were re-formatted or edited")
     except (UnicodeEncodeError, RecursionError):
         raise Bad(f"{where}: not in canonical form (RFC 8785)") from None
+    return e
+
+
+def parse_line(n, line, m):
+    """One trail line as an entry: structure only (the chain is walked in check_trail)."""
+    where = f"line {n}"
+    e = parse_canonical(line, where)
     if e.get("proposal") != m["proposal"]:
         raise Bad(f"{where}: names proposal {e.get('proposal')!r}, but manifest.json names {m['proposal']!r}: "
                   "the line comes from another trail, or the manifest was edited")
@@ -160,12 +287,14 @@ def parse_line(n, line, m):
     return e
 
 
-def check_trail(folder, m):
-    """Walk the lines in order and return the entries; the first bad line raises ``Bad``."""
-    data = read(folder, "trail.jsonl")
-    if not data.endswith(b"\n"):
-        raise Bad("trail.jsonl: empty, or the last line does not end with a newline (truncated?)")
-    lines = data[:-1].split(b"\n")
+def check_trail(folder, m, judge=None):
+    """Walk the lines in order and return the entries; the first bad line raises ``Bad``.
+
+    ``judge(entry)`` (the semantic replay) is called on each line once its
+    link is shown intact, so a lawful-looking chain with one unlawful entry
+    fails at that entry, and a broken link fails where it breaks.
+    """
+    lines = read_lines(folder, "trail.jsonl", "line")
     hashes = [leaf_hash(line) for line in lines]
     parsed = {}
 
@@ -183,6 +312,8 @@ def check_trail(folder, m):
     for n in range(1, len(lines) + 1):
         actual, recorded = hashes[n - 1], committed(n)
         if actual == recorded:
+            if judge is not None:
+                judge(entry(n))
             continue
         if n == len(lines) and n < m["entries"]:
             raise Bad(f"line {n + 1}: missing: trail.jsonl ends at line {n}, but manifest.json records "
@@ -202,6 +333,378 @@ def check_trail(folder, m):
     if len(lines) != m["entries"]:
         raise Bad(f"manifest.json: records {m['entries']} entries, but trail.jsonl has {len(lines)}")
     return [entry(n) for n in range(1, len(lines) + 1)]
+
+
+# --- the registry: who held which roles when ----------------------------------------------------
+
+USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+ROLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+class Registry:
+    """The registry chain replayed: roles per user after each registry seq, and what was published when."""
+
+    def __init__(self):
+        self.hashes, self.ats = [], []
+        self.changes = {}  # user -> [(registry seq, roles held from then on)]
+        self.publications = {}  # (pathway id, version) -> (sha256, registry seq)
+
+    @property
+    def seq(self):
+        return len(self.hashes)
+
+    def hash_at(self, seq):
+        """The hash of registry entry ``seq`` (GENESIS for 0), or None if the bundle does not hold it."""
+        if seq == 0:
+            return GENESIS
+        return self.hashes[seq - 1] if type(seq) is int and 1 <= seq <= self.seq else None
+
+    def position_at_time(self, at):
+        """The last registry seq recorded at or before ``at`` (for entries of version 1)."""
+        return bisect.bisect_right(self.ats, at)
+
+    def roles(self, name, seq=None):
+        """The roles ``name`` held after registry entry ``seq`` (the end by default); None: not a user."""
+        changes = self.changes.get(name) if isinstance(name, str) else None
+        at, held = self.seq if seq is None else seq, None
+        for changed, roles in changes or ():
+            if changed > at:
+                break
+            held = roles
+        return held
+
+    def admins(self):
+        return {name for name in self.changes if ADMIN in self.roles(name)}
+
+    def apply(self, e, where):
+        """Judge the next registry entry as the engine does, and record the role changes it makes."""
+        kind, actor, v = e.get("kind"), e.get("actor"), e.get("v", 1)
+        if not isinstance(e.get("at"), str):
+            raise Bad(f"{where}: the entry has no time")
+        before = self.roles(actor)
+        is_admin = ADMIN in (before or ())
+        changes = {}
+        if kind in ("user", "revoke"):
+            target = e.get("input") if isinstance(e.get("input"), dict) else {}
+            name, roles = target.get("name"), target.get("roles")
+            if not (isinstance(name, str) and USER_NAME.fullmatch(name) and name != CLOCK and isinstance(roles, list)
+                    and all(isinstance(r, str) and ROLE_NAME.fullmatch(r) and r != CLOCK for r in roles)):
+                raise Bad(f"{where}: the entry names no valid user and roles")
+            new, old = frozenset(roles), self.roles(name) or frozenset()
+            if kind == "user":
+                if not self.changes and ADMIN not in new:
+                    raise Bad(f"{where}: the first user {name} was not given the '{ADMIN}' role")
+                if self.changes and not is_admin:
+                    raise Bad(f"{where}: {actor} granted roles to {name} without holding '{ADMIN}' at that moment")
+                if not new > old:
+                    raise Bad(f"{where}: a grant to {name} must add roles to those held ({', '.join(sorted(old))})")
+            else:
+                if not is_admin:
+                    raise Bad(f"{where}: {actor} revoked roles of {name} without holding '{ADMIN}' at that moment")
+                if name not in self.changes or not new < old:
+                    raise Bad(f"{where}: a revocation must remove roles {name} held ({', '.join(sorted(old))})")
+                if ADMIN in old and ADMIN not in new and self.admins() == {name}:
+                    raise Bad(f"{where}: the last admin ({name}) was revoked")
+            changes[name] = new
+        elif kind == "publish":
+            p = e.get("pathway") if isinstance(e.get("pathway"), dict) else {}
+            key = (p.get("id"), p.get("version"))
+            if not (isinstance(key[0], str) and type(key[1]) is int and is_hash(p.get("sha256"))):
+                raise Bad(f"{where}: the publish entry names no pathway (id, version, sha256)")
+            if before is None or (v >= 2 and not before & {ADMIN, PUBLISHER}):
+                raise Bad(f"{where}: {actor} published {key[0]} v{key[1]} without the '{ADMIN}' or "
+                          f"'{PUBLISHER}' role" + ("" if before is not None else " (not a user)"))
+            if key in self.publications:
+                raise Bad(f"{where}: {key[0]} v{key[1]} was already published at registry seq "
+                          f"{self.publications[key][1]}")
+            self.publications[key] = (p["sha256"], self.seq + 1)
+        elif kind == "refusal":
+            if not e.get("reasons"):
+                raise Bad(f"{where}: a refusal that gives no reason")
+        elif kind == "rebuild":
+            if not is_admin:
+                raise Bad(f"{where}: {actor} rebuilt the caches without holding '{ADMIN}'")
+        else:
+            raise Bad(f"{where}: unknown kind of registry entry {kind!r}")
+        for name, roles in changes.items():
+            self.changes.setdefault(name, []).append((self.seq + 1, roles))
+
+
+def check_registry(folder):
+    """Walk and replay registry.jsonl; returns the replay (its last line is checked against what commits to it)."""
+    lines = read_lines(folder, "registry.jsonl", "registry.jsonl line")
+    reg = Registry()
+    for n, line in enumerate(lines, 1):
+        where = f"registry.jsonl line {n}"
+        e = parse_canonical(line, where)
+        if e.get("proposal") != "registry":
+            raise Bad(f"{where}: names chain {e.get('proposal')!r}, not the registry")
+        if type(e.get("seq")) is not int or e["seq"] != n:
+            raise Bad(f"{where}: seq is {e.get('seq')!r}, expected {n}: a line was removed, repeated or moved")
+        prev = reg.hash_at(n - 1)
+        if e.get("prev") != prev:
+            raise Bad(f"{where}: altered, or the line before it was: its prev is {e.get('prev')}, but line "
+                      f"{n - 1} hashes to {prev}" if n > 1 else f"{where}: prev is {e.get('prev')}, expected "
+                      f"{GENESIS} for the first entry")
+        reg.apply(e, where)
+        reg.hashes.append(leaf_hash(line))
+        reg.ats.append(e["at"])
+    return reg
+
+
+def check_registry_end(m, reg):
+    """The registry ends where the manifest says (the only witness of its end for version 1 entries)."""
+    want = m["registry"]
+    if (reg.seq, reg.hash_at(reg.seq)) != (want["entries"], want["head"]):
+        raise Bad(f"registry.jsonl: ends at seq {reg.seq} ({reg.hash_at(reg.seq)}), but manifest.json records "
+                  f"{want['entries']} entries and head {want['head']}: registry lines were removed or added")
+
+
+# --- the proposal replayed by its rules -----------------------------------------------------------
+
+
+def parse_time(at, where):
+    try:
+        moment = datetime.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except (AttributeError, TypeError, ValueError):
+        raise Bad(f"{where}: the entry has no valid time ({at!r})") from None
+    if moment.tzinfo is None:
+        raise Bad(f"{where}: the entry's time {at!r} has no time zone")
+    return moment
+
+
+def timestamp(moment):
+    """The engine's time format: UTC with microseconds and a Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def due_at(deadline, data, entered):
+    """When a stage entered at ``entered`` is due, as the engine computes it ("" for no deadline;
+    None when this bundle cannot tell: a deadline until a confidential date). Business days skip
+    Saturdays and Sundays; ``until`` a date ends at the end of that day, UTC."""
+    if not isinstance(deadline, dict):
+        return ""
+    business, calendar = deadline.get("business_days"), deadline.get("calendar_days")
+    try:
+        if business:
+            out, days = entered, int(business)
+            if days > 100000:
+                return None
+            while days > 0:
+                out += datetime.timedelta(days=1)
+                if out.weekday() < 5:
+                    days -= 1
+            return timestamp(out)
+        if calendar:
+            return timestamp(entered + datetime.timedelta(days=int(calendar)))
+        value = data.get(deadline.get("until") or "") if isinstance(deadline.get("until") or "", str) else None
+        if not value:
+            return ""
+        day = datetime.date.fromisoformat(value) + datetime.timedelta(days=1)
+        return timestamp(datetime.datetime(day.year, day.month, day.day, tzinfo=UTC))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def rules_shape(rules):
+    """Why ``pathway.json`` is not the shape of a pathway's rules (None: it is)."""
+    if not isinstance(rules, dict):
+        return "not a JSON object"
+    stages, transitions = rules.get("stages"), rules.get("transitions")
+    if not (isinstance(stages, dict) and all(isinstance(s, dict) for s in stages.values())):
+        return "'stages' is not a mapping of stages"
+    if not isinstance(rules.get("initial"), str) or not isinstance(rules.get("fields", {}), dict):
+        return "'initial' or 'fields' is malformed"
+    for s in stages.values():
+        if s.get("deadline") is not None and not isinstance(s["deadline"], dict):
+            return "a stage's 'deadline' is not a mapping"
+    if not isinstance(transitions, list):
+        return "'transitions' is not a list"
+    for t in transitions:
+        sources = t.get("from") if isinstance(t, dict) else None
+        if not (isinstance(t, dict) and isinstance(t.get("trigger"), str) and isinstance(t.get("to"), str)
+                and (isinstance(sources, str) or isinstance(sources, list) and all(isinstance(s, str) for s in sources))
+                and all(isinstance(t.get(k, []), list) and all(isinstance(x, str) for x in t.get(k, []))
+                        for k in ("roles", "requires", "updates"))
+                and isinstance(t.get("when", []), list)
+                and all(isinstance(w, dict) and isinstance(w.get("check"), str) for w in t.get("when", []))):
+            return "a transition is malformed"
+    return None
+
+
+def check_rules(folder, sha256):
+    """pathway.json is the canonical form of the rules whose sha256 the entries name; returns them parsed."""
+    data = read(folder, "pathway.json")
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha256:
+        raise Bad(f"pathway.json: hashes to {actual}, but the manifest and entries name {sha256}: "
+                  "the rules were changed")
+    rules = parse_json(data, "pathway.json")
+    problem = rules_shape(rules)
+    if problem:
+        raise Bad(f"pathway.json: {problem}")
+    return rules
+
+
+class Replay:
+    """The proposal's entries re-judged one by one by the rules in pathway.json (no CEL needed).
+
+    Holds the replayed stage, when it was entered and is due, and the data as
+    the entries set it; ``judge`` raises ``Bad`` at the first unlawful entry.
+    """
+
+    def __init__(self, folder, registry):
+        self.folder, self.registry = folder, registry
+        self.rules, self.index, self.pin = None, {}, None
+        self.stage = self.entered = ""
+        self.due = ""  # None: this bundle cannot compute it
+        self.data = {}
+
+    def roles_for(self, stage, t):
+        """Who may fire ``t`` from ``stage``: its roles, and the clock when the stage's deadline names it."""
+        roles = list(t.get("roles", []))
+        deadline = self.rules["stages"].get(stage, {}).get("deadline") or {}
+        on_expiry = deadline.get("on_expiry", "escalate")
+        if deadline and on_expiry not in ("escalate", "notify") and on_expiry == t["trigger"] and CLOCK not in roles:
+            roles.append(CLOCK)
+        return roles
+
+    def position(self, e, where, v):
+        """The registry seq the entry acted under; registry.jsonl must hold it with the hash the entry names."""
+        named = e.get("registry")
+        if named is None and v < 2:
+            return self.registry.position_at_time(e["at"])
+        seq, head = (named.get("seq"), named.get("head")) if isinstance(named, dict) else (None, None)
+        if type(seq) is not int or self.registry.hash_at(seq) != head:
+            raise Bad(f"{where}: the entry acted under registry entry {seq} ({head}), which registry.jsonl does "
+                      "not hold with that hash: registry entries it relied on were removed or replaced")
+        return seq
+
+    def judge(self, e):
+        n, kind, v = e["seq"], e.get("kind"), e.get("v", 1)
+        where = f"line {n}"
+        if kind not in KINDS:
+            raise Bad(f"{where}: unknown kind of entry {kind!r}")
+        parse_time(e.get("at"), where)
+        if type(v) is not int:
+            raise Bad(f"{where}: the entry version {v!r} is not a number")
+        position = self.position(e, where, v)
+        if not isinstance(e.get("input", {}), dict):
+            raise Bad(f"{where}: the entry's input is not an object")
+        if n == 1:
+            self.intake(e, where, position)
+        elif kind == "intake":
+            raise Bad(f"{where}: a second intake entry in one trail")
+        elif e.get("pathway") != self.pin:
+            raise Bad(f"{where}: names another pathway version than the intake pinned")
+        else:
+            self.step(e, where, position)
+        stage = self.rules["stages"].get(self.stage, {})
+        due = due_at(stage.get("deadline"), self.data, parse_time(self.entered, where))
+        if v >= 2:
+            if due is None:
+                due = e.get("due") or ""
+            if e.get("entered") != self.entered or (e.get("due") or "") != due:
+                raise Bad(f"{where}: the entry records the stage entered at {e.get('entered')} and due "
+                          f"{e.get('due')}, but the replay gives {self.entered} and {due or None}")
+        self.due = due
+
+    def intake(self, e, where, position):
+        pin = e["pathway"]
+        self.rules, self.pin = check_rules(self.folder, pin["sha256"]), pin
+        for t in self.rules["transitions"]:
+            for source in [t["from"]] if isinstance(t["from"], str) else t["from"]:
+                self.index[(source, t["trigger"])] = t
+        published = self.registry.publications.get((pin.get("id"), pin.get("version")))
+        if (published is None or published[0] != pin["sha256"] or published[1] > position
+                or (self.rules.get("id"), self.rules.get("version")) != (pin.get("id"), pin.get("version"))):
+            raise Bad(f"{where}: the intake names {pin.get('id')} v{pin.get('version')} ({pin['sha256']}), which "
+                      f"the registry had not published at the position it acted under (seq {position})")
+        actor = e.get("actor")
+        if actor == CLOCK or self.registry.roles(actor, position) is None:
+            raise Bad(f"{where}: the intake is by {actor!r}, who was not a user at registry seq {position}")
+        if e.get("to") != self.rules["initial"]:
+            raise Bad(f"{where}: the intake enters {e.get('to')!r}, but the rules start in "
+                      f"{self.rules['initial']!r}")
+        fields, inputs = self.rules.get("fields", {}), e.get("input", {})
+        unknown = sorted(k for k in inputs if k not in fields)
+        missing = sorted(k for k, f in fields.items() if isinstance(f, dict) and f.get("required")
+                         and inputs.get(k) in (None, ""))
+        if unknown or missing:
+            raise Bad(f"{where}: the intake's data is not what the rules accept: "
+                      + "; ".join([f"'{k}' is not a field" for k in unknown] + [f"'{k}' is required" for k in missing]))
+        self.stage, self.entered, self.data = self.rules["initial"], e["at"], dict(inputs)
+
+    def step(self, e, where, position):
+        state, trigger = self.stage, e.get("trigger")
+        if e.get("from") != state:
+            raise Bad(f"{where}: the entry moves from {e.get('from')!r}, but the replay is in {state!r}")
+        t = self.index.get((state, trigger)) if isinstance(trigger, str) else None
+        recorded = e.get("conditions") if isinstance(e.get("conditions"), list) else None
+        if recorded is None:
+            raise Bad(f"{where}: the entry's conditions are not a list")
+        if e.get("kind") == "refusal":
+            if not e.get("reasons"):
+                raise Bad(f"{where}: a refusal that gives no reason")
+            checks = [c.get("check") if isinstance(c, dict) else c for c in recorded]
+            if checks and (t is None or checks != [w["check"] for w in t.get("when", [])]):
+                raise Bad(f"{where}: the refusal records conditions that are not the rules' checks of "
+                          f"{trigger!r} from {state!r}")
+            return
+        if t is None:
+            here = sorted(s_t[1] for s_t in self.index if s_t[0] == state) or ["none: the stage is final"]
+            raise Bad(f"{where}: {trigger!r} cannot be fired from stage {state!r} (from there: {', '.join(here)}): "
+                      "the rules do not allow this step")
+        if e.get("to") != t["to"]:
+            raise Bad(f"{where}: {trigger!r} leads from {state!r} to {t['to']!r}, but the entry says {e.get('to')!r}")
+        self.check_actor(e, where, position, t)
+        self.check_requirements(e, where, t)
+        whens = t.get("when", [])
+        if len(recorded) != len(whens):
+            raise Bad(f"{where}: {trigger!r} has {len(whens)} condition(s) in the rules, but the entry records "
+                      f"{len(recorded)}")
+        for c, w in ((recorded[i], whens[i]) for i in range(len(whens))):
+            if not isinstance(c, dict) or c.get("check") != w["check"] or (c.get("cite") or "") != w.get("cite", ""):
+                shown = c.get("check") if isinstance(c, dict) else c
+                raise Bad(f"{where}: a condition is recorded as {shown!r}, but the rules check {w['check']!r}")
+            if c.get("result") is not True or c.get("error"):
+                raise Bad(f"{where}: {trigger!r} was recorded as done with a failed condition: {w['check']!r} is "
+                          f"recorded as {c.get('result')!r}")
+        self.data.update(e.get("input", {}))
+        if t["to"] != state:
+            self.stage, self.entered = t["to"], e["at"]
+
+    def check_actor(self, e, where, position, t):
+        """The actor held an allowed role at the entry's registry position; ``role`` is the one the engine picks."""
+        actor, trigger = e.get("actor"), t["trigger"]
+        allowed = self.roles_for(self.stage, t)
+        roles = frozenset([CLOCK]) if actor == CLOCK else self.registry.roles(actor, position)
+        if roles is None:
+            raise Bad(f"{where}: {actor!r} was not a user at registry seq {position}, the position the entry names")
+        held = sorted(r for r in roles if r in allowed)
+        if not held:
+            raise Bad(f"{where}: {actor} held {', '.join(sorted(roles)) or 'no role'} at registry seq {position}; "
+                      f"{trigger!r} needs one of: {', '.join(sorted(allowed)) or 'none'}")
+        if e.get("role") != held[0]:
+            raise Bad(f"{where}: the entry says {actor} acted as {e.get('role')!r}, but the role that allows it is "
+                      f"{held[0]!r}")
+        if actor == CLOCK and self.due is not None and (not self.due or e["at"] < self.due):
+            raise Bad(f"{where}: the clock fired {trigger!r} at {e['at']}, before the stage was due"
+                      + (f" ({self.due})" if self.due else " (the stage has no deadline)"))
+
+    def check_requirements(self, e, where, t):
+        """Rationale, documents and fields the transition requires are there; it sets only what it updates."""
+        trigger, requires, updates, inputs = t["trigger"], t.get("requires", []), t.get("updates", []), e["input"]
+        if "rationale" in requires and not e.get("rationale"):
+            raise Bad(f"{where}: {trigger!r} requires a written rationale, and the entry has none")
+        if "attachment" in requires and not e.get("attachments"):
+            raise Bad(f"{where}: {trigger!r} requires an attached document, and the entry has none")
+        missing = [name for name in requires if name in updates and name not in inputs]
+        if missing:
+            raise Bad(f"{where}: {trigger!r} requires {', '.join(missing)}, which the entry does not set")
+        extra = sorted(k for k in inputs if k not in updates)
+        if extra:
+            raise Bad(f"{where}: {trigger!r} does not record {', '.join(extra)}, but the entry sets it")
 
 
 def check_secrets(folder, m, entries):
@@ -274,16 +777,6 @@ def check_attachments(folder, m, entries):
     return len(names)
 
 
-def check_rules(folder, m):
-    """pathway.json is the canonical form of the rules whose sha256 the entries name."""
-    rules = read(folder, "pathway.json")
-    actual = hashlib.sha256(rules).hexdigest()
-    if actual != m["pathway"]["sha256"]:
-        raise Bad(f"pathway.json: hashes to {actual}, but the manifest and entries name "
-                  f"{m['pathway']['sha256']}: the rules were changed")
-    parse_json(rules, "pathway.json")
-
-
 def main(argv):
     if len(argv) != 1 or not os.path.isdir(argv[0]):
         print("usage: python3 verify.py DIR   (DIR: an exported bundle folder)", file=sys.stderr)
@@ -291,16 +784,18 @@ def main(argv):
     folder = argv[0]
     try:
         m = load_manifest(folder)
-        entries = check_trail(folder, m)
+        registry = check_registry(folder)
+        entries = check_trail(folder, m, Replay(folder, registry).judge)
         values = check_secrets(folder, m, entries)
         files = check_attachments(folder, m, entries)
-        check_rules(folder, m)
+        check_registry_end(m, registry)
     except Bad as bad:
         print(f"FAILED: {bad}", file=sys.stderr)
         return 1
     kind = "public" if m["public"] else "private"
-    print(f"ok: {m['proposal']}: {len(entries)} entries intact, head {m['head']} ({kind} bundle; "
-          f"{values} confidential value(s), {files} attachment(s) and the rules in pathway.json re-checked)")
+    print(f"ok: {m['proposal']}: {len(entries)} entries intact and lawful by the rules in pathway.json, head "
+          f"{m['head']} ({kind} bundle; {registry.seq} registry entries replayed; {values} confidential value(s), "
+          f"{files} attachment(s) and the rules in pathway.json re-checked)")
     return 0
 
 

@@ -219,8 +219,8 @@ def test_manifest_carries_the_rules_in_force(record: Record, private_bundle: Pat
 def test_private_bundle_holds_secrets_and_kept_files(record: Record, private_bundle: Path) -> None:
     names = sorted(p.relative_to(private_bundle).as_posix() for p in private_bundle.rglob("*") if p.is_file())
     kept = {hashlib.sha256(c).hexdigest() for c in record.attachments.values()}
-    assert names == sorted(["manifest.json", "pathway.json", "report.html", "secrets.json", "trail.jsonl", "verify.py",
-                            *(f"attachments/{sha}" for sha in kept)])
+    assert names == sorted(["README.txt", "manifest.json", "pathway.json", "registry.jsonl", "report.html",
+                            "secrets.json", "trail.jsonl", "verify.py", *(f"attachments/{sha}" for sha in kept)])
     secrets = json.loads((private_bundle / "secrets.json").read_text(encoding="utf-8"))["secrets"]
     assert [(s["seq"], s["field"], s["value"]) for s in secrets] == [(1, "pricing", PRICING), (4, "pricing", REVISED)]
 
@@ -411,8 +411,8 @@ def test_any_changed_byte_is_caught_at_its_line(private_bundle: Path, data: st.D
 
 def test_public_bundle_contains_no_confidential_value_anywhere(record: Record, public_bundle: Path) -> None:
     files = [p for p in public_bundle.rglob("*") if p.is_file()]
-    assert sorted(p.name for p in files) == ["manifest.json", "pathway.json", "report.html", "trail.jsonl",
-                                             "verify.py"]
+    assert sorted(p.name for p in files) == ["README.txt", "manifest.json", "pathway.json", "registry.jsonl",
+                                             "report.html", "trail.jsonl", "verify.py"]
     kept = record.engine.secrets(record.proposal)
     needles = {v.encode() for v in record.secrets}
     needles |= {html.escape(v).encode() for v in record.secrets}
