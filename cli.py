@@ -709,7 +709,7 @@ def export_(ctx: click.Context, proposal_id: str, folder: str, public: bool, as_
     click.echo(f"{bundle.folder}: {kind} of {bundle.proposal}, {bundle.entries} entries, head {bundle.head}")
     if bundle.withheld:
         click.echo(f"withheld: {', '.join(bundle.withheld)}")
-    click.echo(f"check it with: python3 {bundle.folder / 'verify.py'} {bundle.folder}")
+    click.echo(f"check it with: python3 -I {bundle.folder / 'verify.py'} {bundle.folder}")
 
 
 @cli.command()

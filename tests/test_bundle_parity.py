@@ -104,9 +104,7 @@ CASES = [
     Case("condition_dropped", "approved", on_entry(4, _set(conditions=[])), 4,
          "has 1 condition(s) in the rules, but the entry records 0"),
     Case("registry_position_stripped_from_a_v2_entry", "approved",
-         on_entry(4, lambda e: e.pop("registry")), 4, "registry entry None",
-         engine_miss="replay._position judges an entry without 'registry' by its time whatever its version, so a "
-                     "v2 entry re-sealed without the position it acted under still verifies"),
+         on_entry(4, lambda e: e.pop("registry")), 4, "registry entry None"),
 ]
 
 
