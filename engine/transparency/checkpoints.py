@@ -98,6 +98,6 @@ def bundle_proofs(engine_or_conn: Any, hashes: Sequence[str]) -> dict[str, Any]:
         raise LogError(f"no signed checkpoint covers these entries (they need a tree of {need} leaves; {have}): "
                        "run 'pathways log checkpoint --key FILE' first")
     size = latest["size"]
-    proofs = {h: {"index": i, "proof": prove(conn, h, size)["proof"]} for h, i in indexes.items()}
+    proofs = {h: {"index": i, "proof": prove(conn, h, size, with_root=False)["proof"]} for h, i in indexes.items()}
     return {"checkpoint": latest["note"], "origin": latest["origin"], "size": size, "root": latest["root"],
             "vkeys": [str(k) for k in verifier_keys(conn)], "proofs": proofs}

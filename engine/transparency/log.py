@@ -35,8 +35,8 @@ from typing import Any
 
 from pathways.errors import PathwaysError, UsageError
 
-from .merkle import append_leaf, inclusion_proof, root_at
-from .proofs import MerkleError
+from .merkle import append_leaf, root_at
+from .proofs import MerkleError, hash_children
 
 #: The advisory lock key of the sequencer (PostgreSQL); any constant unlikely to collide.
 SEQUENCER_LOCK = 7218190332
@@ -83,8 +83,11 @@ def fetch_nodes(cur: Any, pg: bool, keys: Iterable[tuple[int, int]]) -> dict[tup
     keys = sorted(set(keys))
     if not keys:
         return {}
+    # A join from the keys to the primary key: one seek per key (``(level, idx) IN (VALUES ...)`` scans
+    # the table on SQLite, and an OR of pairs costs 2.5x this); SQLite's CROSS JOIN fixes the loop order.
     values = ",".join(["(?,?)"] * len(keys))
-    cur.execute(_sql(pg, f"SELECT level, idx, hash FROM log_nodes WHERE (level, idx) IN (VALUES {values})"),
+    cur.execute(_sql(pg, f"WITH k(l, i) AS (VALUES {values}) SELECT n.level, n.idx, n.hash FROM k "
+                         f"{'JOIN' if pg else 'CROSS JOIN'} log_nodes n ON n.level = k.l AND n.idx = k.i"),
                 [v for k in keys for v in k])
     return {(lv, i): bytes(h) for lv, i, h in cur.fetchall()}
 
@@ -254,21 +257,78 @@ def root(conn: Any, size: int) -> bytes:
         nodes.close()
 
 
-def prove(conn: Any, digest: str, size: int | None = None) -> dict[str, Any]:
-    """The RFC 9162 inclusion proof of entry ``digest`` in the tree of ``size`` (default: the whole tree)."""
-    idx, chain, seq = leaf_index(conn, digest)
-    have = tree_size(conn)
-    size = have if size is None else size
-    if not idx < size <= have:
-        raise MerkleError(f"entry {digest[:12]} is leaf {idx}; no proof in a tree of size {size} "
-                          f"(the log has {have} leaves)")
-    nodes = Nodes(conn)
+def _ranges(start: int, end: int) -> list[tuple[int, int]]:
+    """The complete nodes of leaves ``[start, end)``, largest first (as ``merkle.subtree_hash`` folds them)."""
+    out, at, width = [], start, end - start
+    for level in range(width.bit_length() - 1, -1, -1):
+        if width >> level & 1:
+            out.append((level, at >> level))
+            at += 1 << level
+    return out
+
+
+def _fold(parts: list[bytes]) -> bytes:
+    h = parts[-1]
+    for p in reversed(parts[:-1]):
+        h = hash_children(p, h)
+    return h
+
+
+def _inclusion_plan(index: int, size: int) -> list[list[tuple[int, int]]]:
+    """RFC 9162 §2.1.3.1 PATH(index, D[size]) as the stored nodes each element folds from, leaf to root.
+
+    The same walk as ``merkle.inclusion_proof`` (tests hold them equal), without hashing, so that every
+    node a proof needs is fetched in ONE query. Left siblings are always complete subtrees (one node);
+    only a right sibling on the tree's right edge folds from several.
+    """
+    plan, start, end = [], 0, size
+    while end - start > 1:
+        k = 1 << ((end - start - 1).bit_length() - 1)
+        if index < start + k:
+            width = end - start - k
+            plan.append([((width.bit_length() - 1), (start + k) >> (width.bit_length() - 1))]
+                        if width & (width - 1) == 0 else _ranges(start + k, end))
+            end = start + k
+        else:
+            level = k.bit_length() - 1
+            plan.append([(level, start >> level)])
+            start += k
+    return plan[::-1]
+
+
+def prove(conn: Any, digest: str, size: int | None = None, *, with_root: bool = True) -> dict[str, Any]:
+    """The RFC 9162 inclusion proof of entry ``digest`` in the tree of ``size`` (default: the whole tree).
+
+    Two queries whatever the size: the leaf's index (by its hash's index) and every node of the path
+    and of the root; O(log n) rows (bench/bench_tlog.py times it against leaf hashes).
+    """
     try:
-        path = nodes.run(lambda node: inclusion_proof(idx, size, node))
-        top = nodes.run(lambda node: root_at(size, node))
+        raw = bytes.fromhex(digest)
+    except ValueError:
+        raise UsageError(f"'{digest}' is not an entry hash (64 hex digits)") from None
+    cur, pg = _cursor(conn)
+    try:
+        cur.execute(_sql(pg, "SELECT idx, chain, seq, (SELECT max(idx) FROM log_leaves) FROM log_leaves "
+                             "WHERE hash = ?"), (raw,))
+        row = cur.fetchone()
+        if row is None:
+            raise LogError(f"no entry {digest} in the log (not an entry hash, or not yet sequenced)")
+        idx, chain, seq, last = row
+        size = last + 1 if size is None else size
+        if type(size) is not int or not idx < size <= last + 1:
+            raise MerkleError(f"entry {digest[:12]} is leaf {idx}; no proof in a tree of size {size} "
+                              f"(the log has {last + 1} leaves)")
+        plan, top = _inclusion_plan(idx, size), (_ranges(0, size) if with_root else [])
+        store = fetch_nodes(cur, pg, [k for part in plan for k in part] + top)
     finally:
-        nodes.close()
-    return {"hash": digest, "chain": chain, "seq": seq, "index": idx, "size": size, "root": top.hex(),
+        cur.close()
+    try:
+        path = [store[part[0]] if len(part) == 1 else _fold([store[k] for k in part]) for part in plan]
+        root_hash = _fold([store[k] for k in top]) if top else None
+    except KeyError as missing:
+        raise LogError(f"the log's node {missing} is missing: the stored tree was cut") from None
+    return {"hash": digest, "chain": chain, "seq": seq, "index": idx, "size": size,
+            "root": root_hash.hex() if root_hash else None,
             "proof": [p.hex() for p in path]}
 
 
