@@ -38,8 +38,9 @@ from pathways.errors import PathwaysError, UsageError
 from .merkle import append_leaf, root_at
 from .proofs import MerkleError, hash_children
 
-#: The advisory lock key of the sequencer (PostgreSQL); any constant unlikely to collide.
-SEQUENCER_LOCK = 7218190332
+#: The sequencer's advisory lock (PostgreSQL). Advisory locks are per database, not per schema, so the
+#: key names the schema too: two pathways schemas in one database have a sequencer each.
+SEQUENCER_LOCK = "721819, hashtext(current_schema())"
 #: PostgreSQL mode: "sequencer" (default) or "transaction" (a global lock in every writer; for the bench).
 PG_MODE_ENV = "PATHWAYS_LOG_PG"
 BATCH = 1000
@@ -100,7 +101,7 @@ def _write(cur: Any, pg: bool, size: int, leaves: list[tuple[str, int, bytes]]) 
         wanted = _frontier(size)
     else:  # one leaf reads only the left siblings it completes: one per trailing 1-bit of its index
         wanted = [(level, (size >> level) - 1) for level in range((size ^ (size + 1)).bit_length() - 1)]
-    store = fetch_nodes(cur, pg, wanted)
+    store = fetch_nodes(cur, pg, wanted) if wanted else {}
 
     def node(level: int, idx: int) -> bytes:
         try:
@@ -113,6 +114,11 @@ def _write(cur: Any, pg: bool, size: int, leaves: list[tuple[str, int, bytes]]) 
         for level, idx, value in append_leaf(n, h, node):
             store[level, idx] = value
             rows.append((level, idx, value))
+    if len(leaves) == 1:  # the write path: one statement each (executemany costs more for one row)
+        cur.execute(_sql(pg, "INSERT INTO log_leaves (idx, chain, seq, hash) VALUES (?, ?, ?, ?)"), (size, *leaves[0]))
+        cur.execute(_sql(pg, "INSERT INTO log_nodes (level, idx, hash) VALUES " + ",".join(["(?, ?, ?)"] * len(rows))),
+                    [v for r in rows for v in r])
+        return size + 1
     cur.executemany(_sql(pg, "INSERT INTO log_leaves (idx, chain, seq, hash) VALUES (?, ?, ?, ?)"),
                     [(n, c, s, h) for n, (c, s, h) in enumerate(leaves, size)])
     cur.executemany(_sql(pg, "INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)"), rows)
@@ -138,12 +144,12 @@ def append(conn: Any, chain: str, seq: int, digest: str) -> None:
                 _write(cur, pg, size, [leaf])
             return
         if os.environ.get(PG_MODE_ENV) == "transaction":
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (SEQUENCER_LOCK,))
+            cur.execute(f"SELECT pg_advisory_xact_lock({SEQUENCER_LOCK})")
             started, size = _size(cur, pg)
             if started:
                 _write(cur, pg, size, [leaf])
             return
-        cur.execute("SELECT (SELECT max(n) FROM log_origins), pg_try_advisory_xact_lock(%s)", (SEQUENCER_LOCK,))
+        cur.execute(f"SELECT (SELECT max(n) FROM log_origins), pg_try_advisory_xact_lock({SEQUENCER_LOCK})")
         started, got = cur.fetchone()
         if started is None:
             return
@@ -161,7 +167,7 @@ def integrate(conn: Any) -> int:
     cur, pg = _cursor(conn)
     try:
         if pg:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (SEQUENCER_LOCK,))
+            cur.execute(f"SELECT pg_advisory_xact_lock({SEQUENCER_LOCK})")
             while True:
                 size, count = _drain(cur, pg, _size(cur, pg)[1], BATCH)
                 if count < BATCH:
@@ -364,7 +370,7 @@ def init(conn: Any, origin: str, vkey: str, at: str, *, new_origin: bool = False
     cur, pg = _cursor(conn)
     try:
         if pg:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (SEQUENCER_LOCK,))
+            cur.execute(f"SELECT pg_advisory_xact_lock({SEQUENCER_LOCK})")
         is_started, size = _size(cur, pg)
         known = origins(conn)
         if is_started and not new_origin:
