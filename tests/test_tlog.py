@@ -18,6 +18,7 @@ from engine.transparency import (
     MerkleError,
     generate_key,
     inclusion_proof,
+    logcheck,
     merkle,
     open_checkpoint,
     verify_consistency,
@@ -25,7 +26,6 @@ from engine.transparency import (
 )
 from engine.transparency import checkpoints as cps
 from engine.transparency import log as tlog
-from engine.transparency import logcheck
 
 
 def started(eng: Engine, key=None, origin: str = "Test procurement log"):
@@ -48,7 +48,7 @@ def all_hashes(eng: Engine) -> list[str]:
 def test_every_entry_is_logged_and_provable(mini: Engine) -> None:
     key = started(mini)
     for _ in range(6):
-        pid = mini.intake("mini", MINI_DATA, actor="ana")
+        mini.intake("mini", MINI_DATA, actor="ana")
     with reading(mini.db) as conn:
         size = tlog.tree_size(conn)
         assert size == len(all_hashes(mini))
