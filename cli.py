@@ -567,24 +567,36 @@ def history(ctx: click.Context, proposal_id: str, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("ids", nargs=-1, metavar="[ID]...")
+@click.option("--against", metavar="CHECKPOINT", type=click.Path(dir_okay=False),
+              help="A checkpoint published earlier: the log must extend it.")
+@click.option("--key-file", metavar="VKEY", type=click.Path(dir_okay=False),
+              help="File with the log's published verifier key (for --against).")
+@click.option("--vkey", metavar="STRING", help="The log's published verifier key (for --against).")
 @json_option
 @click.pass_context
-def verify(ctx: click.Context, ids: tuple[str, ...], as_json: bool) -> None:
+def verify(ctx: click.Context, ids: tuple[str, ...], against: str | None, key_file: str | None,
+           vkey: str | None, as_json: bool) -> None:
     """Check audit chains (all, when no ID is given); name the first bad entry.
+
+    With no ID the transparency log is re-derived from the entries too; with
+    --against, it must extend that earlier checkpoint.
 
     \b
     Example: pathways verify pilot-0001
+             pathways verify --against checkpoint.txt --key-file log.vkey
     """
     reports = _engine(ctx).verify(ids, raise_on_failure=False)
+    log = _verify_log(ctx, against, key_file, vkey) if against or not ids else None
     if as_json:
-        _emit([r.as_dict() for r in reports])
+        _emit([r.as_dict() for r in reports] + ([{"chain": "log", **log.as_dict()}] if log else []))
     else:
         for r in reports:
             if r.error is None:
                 click.echo(f"ok   {r.chain}: {r.entries} entries, head {r.head}")
             else:
                 click.echo(f"FAIL {r.chain}: seq {r.error.seq}: {r.error.reason}", err=True)
-    if any(r.error for r in reports):
+        _show_log(log)
+    if any(r.error for r in reports) or (log and log.failures):
         sys.exit(1)
 
 
@@ -635,6 +647,8 @@ def tick(ctx: click.Context, as_json: bool) -> None:
     Example: pathways tick
     """
     moved = _engine(ctx).tick()
+    if os.environ.get("PATHWAYS_LOG_KEY"):  # sign a checkpoint on the cron's schedule
+        _log_checkpoint(ctx, (os.environ["PATHWAYS_LOG_KEY"],))
     if as_json:
         _emit(moved)
         return
@@ -763,6 +777,191 @@ def docs(ctx: click.Context, pathway: str, fmt: str, output: str) -> None:
     _write_output(output, render_pdf(html) if fmt == "pdf" else html.encode("utf-8"))
     if output != "-":
         click.echo(output)
+
+
+# --- the transparency log ------------------------------------------------------
+
+def _now() -> str:
+    import datetime as dt
+
+    from engine.audit import timestamp
+
+    return timestamp(dt.datetime.now(dt.UTC))
+
+
+def _read_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read: {exc}") from None
+
+
+def _vkeys(key_file: str | None, vkey: str | None) -> list[str]:
+    keys = [line.strip() for line in _read_text(key_file).splitlines() if line.strip()] if key_file else []
+    keys += [vkey] if vkey else []
+    if not keys:
+        raise UsageError("--against needs the log's published key: --key-file VKEY or --vkey STRING "
+                         "(the database's own record of its key proves nothing)")
+    return keys
+
+
+def _verify_log(ctx: click.Context, against: str | None, key_file: str | None, vkey: str | None) -> Any:
+    from engine.storage import reading
+    from engine.transparency import logcheck
+
+    eng = _engine(ctx)
+    keys = _vkeys(key_file, vkey) if against else []
+    with reading(eng.db) as conn:
+        report = logcheck.check_tree(conn)
+        if against:
+            found = logcheck.against(conn, _read_text(against), keys)
+            report.notes += found.notes
+            report.failures = found.failures + report.failures
+    return report
+
+
+def _show_log(report: Any) -> None:
+    if report is None:
+        return
+    for line in report.notes:
+        click.echo(_term(f"     log: {line}"))
+    if not report.failures:
+        click.echo(f"ok   log: {report.size} leaves")
+    for f in report.failures:
+        where = f"leaf {f.seq}: " if f.seq is not None else ""
+        click.echo(_term(f"FAIL log: {where}{f.reason}"), err=True)
+
+
+def _log_checkpoint(ctx: click.Context, key_files: tuple[str, ...]) -> dict[str, Any]:
+    from engine.transparency import checkpoints, load_key
+
+    keys = [load_key(k) for k in key_files]
+    with _engine(ctx).db.begin() as conn:
+        return checkpoints.checkpoint(conn, keys, _now())
+
+
+@cli.group(cls=_Group)
+def log() -> None:
+    """The transparency log: one Merkle tree of every entry, signed checkpoints, proofs."""
+
+
+@log.command("init")
+@click.option("--key", "key_file", required=True, metavar="FILE", type=click.Path(dir_okay=False),
+              help="The log's signing key; created (mode 0600) if the file does not exist. Keep it outside "
+                   "the database.")
+@click.option("--origin", required=True, metavar="NAME", help="The log's name, e.g. 'Springfield procurement log'.")
+@click.option("--new-origin", is_flag=True, help="The key was lost: start a new origin with a new key.")
+@json_option
+@click.pass_context
+def log_init(ctx: click.Context, key_file: str, origin: str, new_origin: bool, as_json: bool) -> None:
+    """Start the log: sequence every entry already there, in commit order, and record the origin.
+
+    \b
+    Example: pathways log init --key ~/city-log.key --origin "Springfield procurement log"
+    """
+    from engine.transparency import checkpoints, generate_key, load_key, log, save_key
+
+    created = not Path(key_file).exists()
+    key = generate_key(checkpoints.key_name(origin)) if created else load_key(key_file)
+    eng = _engine(ctx)
+    with eng.db.begin() as conn:
+        done = log.init(conn, origin, str(key.verifier), _now(), new_origin=new_origin)
+    if created:  # only once the log accepted it
+        save_key(key, key_file)
+        Path(key_file + ".pub").write_text(f"{key.verifier}\n", encoding="ascii")
+    done["key_created"] = created
+    if as_json:
+        _emit(done)
+        return
+    click.echo(_term(f"origin:  {done['origin']}\nkey:     {done['vkey']}  (publish this)\n"
+                     f"size:    {done['size']} leaves ({done['sequenced']} sequenced now)", keep_newlines=True))
+    if created:
+        click.echo(f"created {key_file} (private, 0600) and {key_file}.pub", err=True)
+
+
+@log.command("checkpoint")
+@click.option("--key", "key_files", required=True, multiple=True, metavar="FILE", type=click.Path(dir_okay=False),
+              help="The log's key; give the old and the new key to rotate.")
+@click.option("-o", "--output", metavar="FILE", default="-", help="Where to write the signed checkpoint.")
+@click.pass_context
+def log_checkpoint(ctx: click.Context, key_files: tuple[str, ...], output: str) -> None:
+    """Sign the current tree (C2SP tlog-checkpoint) and record it; publish the output.
+
+    \b
+    Example: pathways log checkpoint --key ~/city-log.key -o checkpoint.txt
+    """
+    done = _log_checkpoint(ctx, key_files)
+    _write_output(output, done["note"].encode("utf-8"))
+    if done["rotated_to"]:
+        click.echo(_term(f"key rotated to {done['rotated_to']}"), err=True)
+    if output != "-":
+        click.echo(_term(f"{output}: size {done['size']}, root {done['root']}"))
+
+
+@log.command("prove")
+@click.argument("entry_hash")
+@click.option("--size", type=int, help="Tree size to prove against (default: the whole tree).")
+@json_option
+@click.pass_context
+def log_prove(ctx: click.Context, entry_hash: str, size: int | None, as_json: bool) -> None:
+    """An inclusion proof (RFC 9162) of one entry.
+
+    \b
+    Example: pathways log prove 3f1a...e0 --size 1200
+    """
+    from engine.storage import reading
+    from engine.transparency import log
+
+    with reading(_engine(ctx).db) as conn:
+        proof = log.prove(conn, entry_hash.strip().lower(), size)
+    if as_json:
+        _emit(proof)
+        return
+    click.echo(_term(f"{proof['chain']} seq {proof['seq']}: leaf {proof['index']} of {proof['size']}, "
+                     f"root {proof['root']}"))
+    for h in proof["proof"]:
+        click.echo(h)
+
+
+@log.command("consistency")
+@click.argument("old", metavar="OLD_CHECKPOINT", type=click.Path(dir_okay=False))
+@click.argument("new", metavar="[NEW_CHECKPOINT]", required=False, type=click.Path(dir_okay=False))
+@click.option("--key-file", metavar="VKEY", type=click.Path(dir_okay=False), help="Also check the signatures.")
+@click.option("--vkey", metavar="STRING", help="Also check the signatures with this key.")
+@json_option
+@click.pass_context
+def log_consistency(ctx: click.Context, old: str, new: str | None, key_file: str | None, vkey: str | None,
+                    as_json: bool) -> None:
+    """The consistency proof from an earlier checkpoint to a later one (or to the tree now), checked.
+
+    \b
+    Example: pathways log consistency january.txt february.txt
+    """
+    from engine.storage import reading
+    from engine.transparency import Checkpoint, consistency_proof, log, open_checkpoint, parse_note
+    from engine.transparency import verify_consistency as check
+
+    keys = _vkeys(key_file, vkey) if key_file or vkey else None
+
+    def read(path: str) -> Checkpoint:
+        text = _read_text(path)
+        return open_checkpoint(text, keys)[0] if keys else Checkpoint.from_text(parse_note(text)[0])
+
+    a = read(old)
+    with reading(_engine(ctx).db) as conn:
+        b = read(new) if new else Checkpoint(a.origin, log.tree_size(conn), log.root(conn, log.tree_size(conn)))
+        nodes = log.Nodes(conn)
+        try:
+            proof = nodes.run(lambda node: consistency_proof(a.size, b.size, node))
+        finally:
+            nodes.close()
+    check(a.size, b.size, a.root, b.root, proof)
+    if as_json:
+        _emit({"old_size": a.size, "new_size": b.size, "proof": [p.hex() for p in proof], "ok": True})
+        return
+    for p in proof:
+        click.echo(p.hex())
+    click.echo(f"ok: the tree of {b.size} leaves extends the tree of {a.size} ({len(proof)} hashes)")
 
 
 def main() -> None:

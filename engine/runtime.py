@@ -42,6 +42,7 @@ from .errors import Conflict, InvalidData, Refused, Tampered, VerificationFailed
 from .hotpath import Statements
 from .machines import Compiled, compile_pathway
 from .registry import PUBLISHER, ROLE_NAME, USER_NAME, Registry
+from .transparency import log as tlog
 from .verification import ChainReport, verify_chains
 
 
@@ -174,6 +175,7 @@ class Engine:
     def _append(self, conn: Any, chain: str, seq: int, entry: dict[str, Any]) -> str:
         body, digest = seal(entry)
         self._sql.append.run(conn, {"a_chain": chain, "a_seq": seq, "a_hash": digest, "a_body": body})
+        tlog.append(conn, chain, seq, digest)  # the transparency log (engine/transparency/log.py)
         return digest
 
     # --- users ----------------------------------------------------------------------------

@@ -127,6 +127,60 @@ class Meta(SQLModel, table=True):
     value: str
 
 
+class LogLeaf(SQLModel, table=True):
+    """Leaf ``idx`` of the transparency log: which entry it is (see ``engine.transparency.log``)."""
+
+    __tablename__ = "log_leaves"
+    idx: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    chain: str
+    seq: int
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False, unique=True))  # a proof finds its leaf
+
+
+class LogNode(SQLModel, table=True):
+    """A complete subtree of the log, ``2**level`` leaves from leaf ``idx * 2**level`` (RFC 9162 §2.1)."""
+
+    __tablename__ = "log_nodes"
+    __table_args__ = {"sqlite_with_rowid": False}
+    level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    idx: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class LogPending(SQLModel, table=True):
+    """PostgreSQL: committed entries not yet in the tree (the sequencer's queue; operational, not evidence)."""
+
+    __tablename__ = "log_pending"
+    id: int | None = Field(default=None, primary_key=True)
+    chain: str
+    seq: int
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class LogOrigin(SQLModel, table=True):
+    """The log's identities: its origin line and key from tree size ``size`` on (init, rotation, new origin)."""
+
+    __tablename__ = "log_origins"
+    n: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    origin: str
+    vkey: str
+    size: int
+    at: str
+    reason: str
+
+
+class LogCheckpoint(SQLModel, table=True):
+    """A signed checkpoint (C2SP tlog-checkpoint), as published."""
+
+    __tablename__ = "log_checkpoints"
+    n: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    origin: str
+    size: int
+    root: str  # hex
+    note: str
+    at: str
+
+
 users = User.__table__  # type: ignore[attr-defined]
 pathway_versions = PathwayVersion.__table__  # type: ignore[attr-defined]
 proposals = Proposal.__table__  # type: ignore[attr-defined]
@@ -134,8 +188,14 @@ audit_log = AuditEntry.__table__  # type: ignore[attr-defined]
 secrets = Secret.__table__  # type: ignore[attr-defined]
 attachments = Attachment.__table__  # type: ignore[attr-defined]
 meta = Meta.__table__  # type: ignore[attr-defined]
+log_leaves = LogLeaf.__table__  # type: ignore[attr-defined]
+log_nodes = LogNode.__table__  # type: ignore[attr-defined]
+log_pending = LogPending.__table__  # type: ignore[attr-defined]
+log_origins = LogOrigin.__table__  # type: ignore[attr-defined]
+log_checkpoints = LogCheckpoint.__table__  # type: ignore[attr-defined]
 
-APPEND_ONLY = ("audit_log", "audit_secrets", "attachments")
+APPEND_ONLY = ("audit_log", "audit_secrets", "attachments", "log_leaves", "log_nodes", "log_origins",
+               "log_checkpoints")
 #: Cache tables, re-derived from the chains by ``verify`` and restored by ``rebuild``.
 CACHES = ("users", "proposals", "pathway_versions", "meta")
 

@@ -1,0 +1,203 @@
+"""The transparency log in the database: appended on every entry, proofs, checkpoints, init of old databases."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import MINI, MINI_DATA
+
+from cli import cli
+from engine import Engine
+from engine.storage import reading
+from engine.transparency import (
+    Checkpoint,
+    MerkleError,
+    generate_key,
+    inclusion_proof,
+    logcheck,
+    merkle,
+    open_checkpoint,
+    verify_consistency,
+    verify_inclusion,
+)
+from engine.transparency import checkpoints as cps
+from engine.transparency import log as tlog
+
+
+def started(eng: Engine, key=None, origin: str = "Test procurement log"):
+    key = key or generate_key(cps.key_name(origin))
+    with eng.db.begin() as conn:
+        tlog.init(conn, origin, str(key.verifier), "2026-03-02T09:00:00Z")
+    return key
+
+
+def sign(eng: Engine, *keys) -> str:
+    with eng.db.begin() as conn:
+        return cps.checkpoint(conn, list(keys), "2026-03-02T09:00:00Z")["note"]
+
+
+def all_hashes(eng: Engine) -> list[str]:
+    with reading(eng.db) as conn:
+        return [r[0] for r in conn.exec_driver_sql("SELECT hash FROM audit_log")]
+
+
+def test_every_entry_is_logged_and_provable(mini: Engine) -> None:
+    key = started(mini)
+    for _ in range(6):
+        mini.intake("mini", MINI_DATA, actor="ana")
+    with reading(mini.db) as conn:
+        size = tlog.tree_size(conn)
+        assert size == len(all_hashes(mini))
+        top = tlog.root(conn, size)
+        for h in all_hashes(mini):
+            p = tlog.prove(conn, h)
+            assert bytes.fromhex(p["root"]) == top
+            verify_inclusion(bytes.fromhex(h), p["index"], size, [bytes.fromhex(x) for x in p["proof"]], top)
+        report = logcheck.check_tree(conn)
+    assert not report.failures, report.failures
+    note = sign(mini, key)
+    cp, names = open_checkpoint(note, [key.verifier])
+    assert (cp.origin, cp.size, cp.root, names) == ("Test procurement log", size, top, [key.verifier.name])
+
+
+def test_proof_plan_matches_merkle(mini: Engine) -> None:
+    """The two-query proof builds exactly merkle.inclusion_proof's path, for every index and size."""
+    store: dict[tuple[int, int], bytes] = {}
+    for n in range(40):
+        for level, idx, h in merkle.append_leaf(n, bytes([n]) * 32, lambda lv, i: store[lv, i]):
+            store[level, idx] = h
+        for i in range(n + 1):
+            plan = tlog._inclusion_plan(i, n + 1)
+            got = [tlog._fold([store[k] for k in part]) for part in plan]
+            assert got == inclusion_proof(i, n + 1, lambda lv, ix: store[lv, ix])
+
+
+def test_init_sequences_an_existing_database_in_commit_order(mini: Engine, clock) -> None:
+    a = mini.intake("mini", MINI_DATA, actor="ana")
+    b = mini.intake("mini", MINI_DATA, actor="ana")
+    mini.add_user("bob", ["officer"], actor="ana")
+    with reading(mini.db) as conn:
+        order = tlog.commit_order(conn)
+    chains = [c for c, _, _ in order]
+    assert chains == ["registry", "registry", "registry", a, b, "registry"]  # as the clock saw them
+    started(mini)
+    with reading(mini.db) as conn:
+        assert tlog.tree_size(conn) == 6
+        assert not logcheck.check_tree(conn).failures
+    with mini.db.begin() as conn, pytest.raises(tlog.LogError, match="already started"):
+        tlog.init(conn, "Other log", "x", "now")
+
+
+def test_nothing_is_logged_before_init(mini: Engine) -> None:
+    with reading(mini.db) as conn:
+        assert tlog.tree_size(conn) == 0
+        assert "no transparency log" in logcheck.check_tree(conn).notes[0]
+
+
+def test_rotation_and_new_origin(mini: Engine) -> None:
+    old = started(mini)
+    new = generate_key("Test-procurement-log")
+    both = sign(mini, old, new)
+    assert open_checkpoint(both, [old.verifier])[0] == open_checkpoint(both, [new.verifier])[0]
+    with mini.db.begin() as conn, pytest.raises(tlog.LogError, match="current key"):
+        cps.checkpoint(conn, [old], "now")  # rotated away: the old key alone no longer signs
+    sign(mini, new)
+    lost = generate_key("Springfield-log-2")
+    with mini.db.begin() as conn:
+        tlog.init(conn, "Springfield log 2", str(lost.verifier), "now", new_origin=True)
+    mini.intake("mini", MINI_DATA, actor="ana")
+    note = sign(mini, lost)
+    with reading(mini.db) as conn:
+        reasons = [o["reason"] for o in tlog.origins(conn)]
+        report = logcheck.check_tree(conn)
+        later = logcheck.against(conn, both, [old.verifier])  # an old origin's checkpoint still checks
+    assert reasons[0] == "log started" and reasons[1].startswith("key rotation") and "lost" in reasons[2]
+    assert not report.failures and "origin 3 of 3" in report.notes[-1]
+    assert not later.failures and "origin 1 of 3" in later.notes[0]
+    assert open_checkpoint(note, [lost.verifier])[0].origin == "Springfield log 2"
+
+
+def test_bundle_proofs(mini: Engine) -> None:
+    key = started(mini)
+    pid = mini.intake("mini", MINI_DATA, actor="ana")
+    hashes = [e.hash for e in mini.entries(pid)]
+    with pytest.raises(tlog.LogError, match="no signed checkpoint covers"):
+        cps.bundle_proofs(mini, hashes)
+    note = sign(mini, key)
+    got = cps.bundle_proofs(mini, hashes)
+    cp, _ = open_checkpoint(got["checkpoint"], [got["vkeys"][0]])
+    assert got["checkpoint"] == note and cp.size == got["size"]
+    for h, p in got["proofs"].items():
+        verify_inclusion(bytes.fromhex(h), p["index"], cp.size, [bytes.fromhex(x) for x in p["proof"]], cp.root)
+    mini.intake("mini", MINI_DATA, actor="ana")
+    assert cps.bundle_proofs(mini, hashes)["size"] == cp.size  # still the latest signed one
+
+
+def test_cli_log_commands(tmp_path: Path, runner: CliRunner) -> None:
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    key = tmp_path / "city.key"
+
+    def run(*args: str, code: int = 0) -> str:
+        result = runner.invoke(cli, ["--db", db, *args])
+        assert result.exit_code == code, result.output
+        return result.output
+
+    run("users", "add", "ana", "--role", "officer", "--as", "ana")
+    run("publish", str(MINI), "--as", "ana")
+    assert "key:" in run("log", "init", "--key", str(key), "--origin", "Test procurement log")
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    run("log", "checkpoint", "--key", str(key), "-o", str(tmp_path / "cp1.txt"))
+    run("intake", "mini", "--set", "vendor=Acme", "--set", "value=100", "--set", "pricing=x", "--as", "ana")
+    run("log", "checkpoint", "--key", str(key), "-o", str(tmp_path / "cp2.txt"))
+    h = Engine(db, create=False).entries("mini-0001")[0].hash
+    assert "leaf 2 of 3" in run("log", "prove", h)
+    assert "leaf 2 of 3" in run("log", "prove", h, "--size", "3")
+    assert "no proof in a tree of size 2" in run("log", "prove", h, "--size", "2", code=1)
+    assert "ok: the tree of 3 leaves extends the tree of 2" in run("log", "consistency", str(tmp_path / "cp1.txt"),
+                                                                   str(tmp_path / "cp2.txt"))
+    out = run("verify", "--against", str(tmp_path / "cp1.txt"), "--key-file", str(key) + ".pub")
+    assert "extends the checkpoint" in out and "ok   log: 3 leaves" in out
+    assert "published key" in run("verify", "--against", str(tmp_path / "cp1.txt"), code=2)
+
+
+def test_consistency_refuses_another_tree(mini: Engine) -> None:
+    key = started(mini)
+    note = sign(mini, key)
+    cp = Checkpoint.from_text(note.split("\n\n")[0] + "\n")
+    mini.intake("mini", MINI_DATA, actor="ana")
+    with reading(mini.db) as conn:
+        size = tlog.tree_size(conn)
+        nodes = tlog.Nodes(conn)
+        proof = nodes.run(lambda node: merkle.consistency_proof(cp.size, size, node))
+        now = tlog.root(conn, size)
+    verify_consistency(cp.size, size, cp.root, now, proof)
+    with pytest.raises(MerkleError):
+        verify_consistency(cp.size, size, bytes(32), now, proof)
+
+
+def test_postgresql_sequencer(pg_url: str, clock) -> None:
+    """On PostgreSQL, entries wait in the queue when the sequencer is busy; integrate drains it; verify sees them."""
+    eng = Engine(pg_url, clock=clock)
+    eng.add_user("ana", ["officer"])
+    eng.publish(MINI, actor="ana")
+    key = started(eng)
+    eng.intake("mini", MINI_DATA, actor="ana")
+    holder = eng.db.connect()
+    tx = holder.begin()
+    holder.exec_driver_sql(f"SELECT pg_advisory_xact_lock({tlog.SEQUENCER_LOCK})")
+    eng.intake("mini", MINI_DATA, actor="ana")  # does not wait: queued
+    with reading(eng.db) as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM log_pending").scalar() == 1
+        assert not logcheck.check_tree(conn).failures  # pending counts
+    tx.rollback()
+    holder.close()
+    note = sign(eng, key)
+    with reading(eng.db) as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM log_pending").scalar() == 0
+        assert open_checkpoint(note, [key.verifier])[0].size == len(all_hashes(eng)) == tlog.tree_size(conn)
+        assert not logcheck.check_tree(conn).failures
+    eng.close()
