@@ -588,7 +588,7 @@ def verify(ctx: click.Context, ids: tuple[str, ...], against: str | None, key_fi
     reports = _engine(ctx).verify(ids, raise_on_failure=False)
     log = _verify_log(ctx, against, key_file, vkey) if against or not ids else None
     if as_json:
-        _emit([r.as_dict() for r in reports] + ([{"chain": "log", **log.as_dict()}] if log else []))
+        _emit([r.as_dict() for r in reports] + ([log.as_dict()] if log else []))
     else:
         for r in reports:
             if r.error is None:

@@ -74,7 +74,8 @@ def test_json_shapes_are_pinned(runner: CliRunner, db: list[str], tmp_path: Path
     assert all(set(u) == {"name", "roles", "created_at"} for u in users)
     verify = _json(runner, [*db, "verify", "--json"])
     assert {r["chain"]: set(r) for r in verify} == {
-        chain: {"chain", "ok", "entries", "head", "seq", "error"} for chain in ("registry", pid)}
+        **{chain: {"chain", "ok", "entries", "head", "seq", "error"} for chain in ("registry", pid)},
+        "log": {"chain", "ok", "entries", "head", "seq", "error", "size", "notes", "failures"}}
     assert all(r["ok"] is True and r["seq"] is None and r["error"] is None for r in verify)
     assert {r["chain"]: r["entries"] for r in verify}[pid] == 3
 

@@ -46,7 +46,11 @@ class LogReport:
         self.failures.append(VerificationFailed(LOG, leaf, reason))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"size": self.size, "ok": not self.failures, "notes": self.notes,
+        """The shape of a chain's report (``verify --json``), with the log's own keys added."""
+        first = self.failures[0] if self.failures else None
+        return {"chain": LOG, "ok": not self.failures, "entries": self.size, "head": None,
+                "seq": first.seq if first else None, "error": first.reason if first else None,
+                "size": self.size, "notes": self.notes,
                 "failures": [{"leaf": f.seq, "reason": f.reason} for f in self.failures]}
 
 
