@@ -70,3 +70,32 @@ def admit(pathway: Pathway, state: str, trigger: str, *, actor: str, roles: list
             reasons.append(f"'{trigger}' requires --set {need}=...")
     bad = tuple(sorted({*unknown, *(k for k in known if k not in clean)}))
     return Admission(reasons, role, clean, not unknown and not problems, bad)
+
+
+def static_problem(pathway: Pathway, entry: dict[str, Any], held: frozenset[str] | None) -> str | None:
+    """What is wrong with a recorded transition by the rules alone (None: nothing this cheap check can see).
+
+    The write path reads a proposal's last entry before building on it; this
+    judges that entry without replaying the chain: its trigger leads from its
+    ``from`` to its ``to``, its role is allowed and was held (``held``: the
+    actor's roles at the registry position the entry names), its rationale is
+    there when required, and every rule was recorded, true. A forged entry
+    that breaks any of these is refused at once; one that keeps them but
+    could not have passed its guards on the real data is ``verify``'s to find.
+    """
+    if entry.get("kind") != "transition":
+        return None
+    t = pathway.transition(entry.get("from") or "", entry.get("trigger") or "")
+    if t is None or t.dest != entry.get("to"):
+        return f"'{entry.get('trigger')}' does not lead from '{entry.get('from')}' to '{entry.get('to')}'"
+    role, actor = entry.get("role"), entry.get("actor")
+    if role not in pathway.roles_for(entry["from"], t) or (role == CLOCK) != (actor == CLOCK) or (
+            actor != CLOCK and role not in (held or ())):
+        return f"{actor} did not hold a role that allows '{t.trigger}'"
+    if "rationale" in t.requires and not entry.get("rationale"):
+        return f"'{t.trigger}' is recorded without the rationale it requires"
+    conditions = entry.get("conditions") or []
+    if [c.get("check") for c in conditions] != [g.check for g in t.guards] or not all(
+            c.get("result") is True for c in conditions):
+        return f"'{t.trigger}' is recorded without every rule holding"
+    return None

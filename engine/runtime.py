@@ -34,7 +34,7 @@ from pathways.model import ADMIN, CLOCK
 from pathways.structure import hint
 
 from . import storage as st
-from .admission import admit
+from .admission import admit, static_problem
 from .attachments import AttachmentFile
 from .audit import GENESIS, REGISTRY, Stored, conceal, leaf_hash, make_entry, seal, timestamp
 from .deadlines import due_at
@@ -486,13 +486,15 @@ class Engine:
             raise NotFound(f"no proposal '{proposal_id}' (see 'pathways list')")
         return row
 
-    def _checked(self, row: Any) -> tuple[str, str | None]:
+    def _checked(self, row: Any, pathway: Pathway, reg: Registry) -> tuple[str, str | None]:
         """The proposal row against its chain's last entry; returns (stage entered at, due) as the chain says.
 
         One primary-key read and one parse per transition: a stage, a seq, a
         head or a pin edited in the table (to move a proposal without an
         entry, or run it under other rules) is refused here, before anything
-        is written. Entry version 1 did not record the dates: the row's are used.
+        is written, and so is a last entry that breaks the rules on its face
+        (``admission.static_problem``). Entry version 1 did not record the
+        dates: the row's are used.
         """
         body = row.head_body
         if body is None or row.head_hash != row.head or leaf_hash(bytes(body)) != row.head:
@@ -504,6 +506,11 @@ class Engine:
                 row.seq, row.state, row.pathway_id, row.version, row.sha256):
             raise Tampered(f"{row.id}'s stored stage or pinned rules differ from its last entry (seq {row.seq}: "
                            f"stage '{state}', {pin['id']} v{pin['version']})")
+        named = last.get("registry") or {}
+        position = named.get("seq") if last.get("v", 1) >= 2 else reg.position_at_time(last["at"])
+        problem = static_problem(pathway, last, reg.roles(last["actor"], position) if position is not None else None)
+        if problem:
+            raise Tampered(f"{row.id}'s last entry (seq {row.seq}) breaks its rules: {problem}")
         if last.get("v", 1) < 2:
             return row.entered_at, row.due_at
         return last["entered"], last["due"]
@@ -520,14 +527,14 @@ class Engine:
             row = self._lock(conn, pid)
             if expect_seq is not None and row.seq != expect_seq:
                 return None  # the clock's view is stale: someone acted since it looked; it looks again next tick
-            entered_at, due = self._checked(row)
-            at = timestamp(now)
-            if clock and (due is None or at < due):
-                return None  # the cached due time said due, the chain says not yet: the clock does not fire
             reg = self._reg if (int(row.registry_seq or -1), row.registry_head) == (self._reg.seq, self._reg.head) \
                 else self._registry_at(conn, row.registry_seq, row.registry_head)
             compiled = self._compiled_for(conn, reg, row.pathway_id, row.version, row.sha256)
             pathway = compiled.pathway
+            entered_at, due = self._checked(row, pathway, reg)
+            at = timestamp(now)
+            if clock and (due is None or at < due):
+                return None  # the cached due time said due, the chain says not yet: the clock does not fire
             held = reg.roles(actor)
             roles = [CLOCK] if clock else (None if held is None or actor == CLOCK else sorted(held))
             data = json.loads(row.data)

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine as SAEngine
-from sqlalchemy import LargeBinary, create_engine, event, text
+from sqlalchemy import LargeBinary, create_engine, event, select, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Column, Field, SQLModel
@@ -345,8 +345,12 @@ def create_schema(engine: SAEngine) -> None:
         have = {row.key: row.value for row in conn.execute(meta.select())}
         if "registry_seq" not in have and "registry_head" in have:  # schema 1: the counters did not exist
             _migrate_counters(conn)
+        registry_empty = conn.execute(select(audit_log.c.seq).where(audit_log.c.chain == "registry").limit(1)).first() \
+            is None
         for key, value in (("schema_version", SCHEMA_VERSION), ("registry_head", "0" * 64), ("registry_seq", "0")):
-            if key not in have:
+            # A missing registry head over a registry that has entries is a finding, not a fresh start:
+            # only 'rebuild' (from the chain) may put it back.
+            if key not in have and (key == "schema_version" or registry_empty):
                 conn.execute(meta.insert().values(key=key, value=value))
         if have.get("schema_version") not in (None, SCHEMA_VERSION):
             conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=SCHEMA_VERSION))
@@ -354,7 +358,7 @@ def create_schema(engine: SAEngine) -> None:
 
 def _migrate_counters(conn: Connection) -> None:
     """Schema 1 numbered proposals ``count + 1``: record the registry's length and each pathway's last number."""
-    from sqlalchemy import func, select
+    from sqlalchemy import func
 
     seq = conn.execute(select(func.count()).select_from(audit_log).where(audit_log.c.chain == "registry")).scalar()
     conn.execute(meta.insert().values(key="registry_seq", value=str(seq)))

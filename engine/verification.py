@@ -133,6 +133,10 @@ def _registry_caches(conn: Any, reg: Registry, compiled: dict[tuple[str, int, st
             problem = (f"the stored record of {pub.id} v{pub.version} says sha256 {row.sha256}, published "
                        f"{row.published_at} by {row.published_by}; the registry entry says {pub.sha256}, "
                        f"{pub.at} by {pub.actor}")
+        title = compiled[(pub.id, pub.version, pub.sha256)].pathway.title if problem is None else None
+        if problem is None and row.title != title:
+            problem = (f"the stored title of {pub.id} v{pub.version} is {row.title!r}, but its rules say {title!r}: "
+                       "the title was edited")
         if problem:
             raise VerificationFailed(REGISTRY, pub.seq, problem)
 
@@ -140,8 +144,8 @@ def _registry_caches(conn: Any, reg: Registry, compiled: dict[tuple[str, int, st
 def _rules_problem(row: Any, sha256: str, compiled: dict[tuple[str, int, str], Compiled]) -> str | None:
     """Why a stored version's source is not the published rules (None: it is, and it is compiled)."""
     key = (row.pathway_id, row.version, sha256)
-    if key in compiled:
-        return None if row.sha256 == sha256 else f"the stored sha256 of {key[0]} v{key[1]} was changed"
+    if key in compiled and compiled[key].pathway.source == row.source:  # the very text already checked
+        return None
     try:
         pathway = loads(row.source, f"<{row.pathway_id} v{row.version}>")
     except PathwaysError:

@@ -529,7 +529,7 @@ def test_installed_command_exports_from_another_folder(record: Record, db_url: s
     done = subprocess.run([str(script), "--db", db_url, "export", record.proposal, "-o", "bundle"], cwd=work,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "check it with: python3 bundle/verify.py bundle" in done.stdout
+    assert "check it with: python3 -I bundle/verify.py bundle" in done.stdout
     assert run_verify(work / "bundle", cwd=work).returncode == 0
 
 

@@ -19,8 +19,6 @@ from pathways.errors import UsageError
 READS = [["verify"], ["show", "mini-0001"], ["list"], ["history", "mini-0001"]]
 
 
-@pytest.mark.xfail(strict=True, reason="cli._engine opens Engine(obj['db']) with create=True for every command: "
-                   "a read on a missing file creates it (verify then says 'ok registry: 0 entries')")
 @pytest.mark.parametrize("args", READS, ids=[a[0] for a in READS])
 def test_a_read_on_a_missing_file_exits_2_and_creates_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                              args: list[str]) -> None:
