@@ -43,7 +43,7 @@ from .hotpath import Statements
 from .machines import Compiled, compile_pathway
 from .registry import PUBLISHER, ROLE_NAME, USER_NAME, Registry
 from .transparency import log as tlog
-from .verification import ChainReport, verify_chains
+from .verification import PARALLEL_FROM, ChainReport, verify_chains
 
 
 @dataclass(frozen=True)
@@ -720,12 +720,15 @@ class Engine:
                workers: int | None = None) -> list[ChainReport]:
         """Verify chains (all of them, registry included, when ``ids`` is empty).
 
-        A whole large database is checked by ``workers`` processes (default:
-        the machine's cores, at most 4), each over a range of proposal ids.
+        A whole database is checked by ``workers`` processes, each over a
+        range of proposal ids; by default the machine's cores (at most 4) once
+        it holds enough proposals to gain from them (``PARALLEL_FROM``).
         """
+        split_from = PARALLEL_FROM if workers is None else 1
         workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
         with st.reading(self.db) as conn:
-            reports = verify_chains(conn, list(ids), self._compiled, url=self.url, workers=workers)
+            reports = verify_chains(conn, list(ids), self._compiled, url=self.url, workers=workers,
+                                    split_from=split_from)
         failed = next((r for r in reports if r.error), None)
         if failed and raise_on_failure:
             raise failed.error  # type: ignore[misc]
