@@ -135,6 +135,9 @@ class Engine:
         seq = int(seq)
         with self._reg_lock:
             reg = self._reg
+            if seq < reg.seq:  # entries once committed never go away, unless someone removed them
+                raise Tampered(f"the database records the registry as ending at seq {seq}, but this engine has "
+                               f"already read its entries up to seq {reg.seq}: registry entries were removed")
             if seq > reg.seq:
                 a = st.audit_log
                 rows = conn.execute(select(a.c.seq, a.c.hash, a.c.body).where(
