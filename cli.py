@@ -186,6 +186,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="procurement-pathways", prog_name="pathways", message="%(prog)s %(version)s")
 @click.option("--db", envvar="PATHWAYS_DB", default=DEFAULT_DB, show_default=True, metavar="URL",
               help="Database URL: sqlite:///FILE or postgresql://... (or $PATHWAYS_DB).")
 @click.pass_context
@@ -271,6 +272,46 @@ def graph(ctx: click.Context, pathway: str, fmt: str) -> None:
 
     p = _pathway(ctx, pathway)
     click.echo(diagrams.mermaid(p) if fmt == "mermaid" else diagrams.dot(p), nl=False)
+
+
+@cli.command()
+def definitions() -> None:
+    """Print the folder of the shipped pathway definitions (installed with the package).
+
+    \b
+    Example: pathways validate "$(pathways definitions)"
+             cp "$(pathways definitions)/pilot.yaml" my-pilot.yaml
+    """
+    from pathways.resources import definitions as shipped
+
+    click.echo(str(shipped()))
+
+
+@cli.command()
+@click.argument("pathway", metavar="PATH|ID")
+@click.pass_context
+def sample(ctx: click.Context, pathway: str) -> None:
+    """Print a sample intake data file for a pathway, every field explained.
+
+    PATH is a definition file; an ID is the version published in --db, or
+    else the shipped definition of that id.
+
+    \b
+    Example: pathways sample pilot > proposal.yaml
+             pathways intake pilot --data proposal.yaml --as ana
+    """
+    from pathways import load
+    from pathways.resources import definitions as shipped
+    from pathways.sample import sample as make
+
+    try:
+        p = _pathway(ctx, pathway)
+    except UsageError:  # no database, or not published there: the shipped definition, if there is one
+        candidate = shipped().joinpath(f"{pathway}.yaml")
+        if not candidate.is_file():
+            raise
+        p = load(str(candidate))
+    click.echo(make(p), nl=False)
 
 
 @cli.command()
