@@ -597,13 +597,35 @@ def history(ctx: click.Context, proposal_id: str, as_json: bool) -> None:
         _emit([{**{k: e.get(k) for k in keys}, **{k: v for k, v in e.items() if k not in keys}} for e in entries])
         return
     for e in entries:
-        move = f"{e['from'] or ''} -> {e['to'] or ''}" if e["kind"] != "refusal" else f"{e['trigger']} REFUSED"
-        trig = f" {e['trigger']}" if e["trigger"] and e["kind"] != "refusal" else ""
-        click.echo(_term(f"{e['seq']:>4} {e['at']} {e['kind']:<10} {e['actor']} ({e['role'] or '-'}){trig}  {move}"))
+        click.echo(_term(f"{e['seq']:>4} {e['at']} {e['kind']:<10} {e['actor']} ({e['role'] or '-'})"
+                         f"{_what_happened(e)}"))
+        for name, value in (e.get("input") or {}).items() if e["kind"] in ("intake", "transition", "refusal") else ():
+            shown = "(confidential: salted hash only)" if isinstance(value, dict) and "salted_sha256" in value \
+                else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            click.echo(_continued(f"       set {name}: ", str(shown)))
+        for a in e.get("attachments") or []:
+            click.echo(_term(f"       attached {a.get('name')} ({a.get('size')} bytes, sha256 {a.get('sha256')})"))
         if e.get("rationale"):
             click.echo(_continued("       rationale: ", e["rationale"]))
         for r in e.get("reasons", []):
             click.echo(_continued("       reason: ", r))
+
+
+def _what_happened(e: dict[str, Any]) -> str:
+    """The one-line gist of an entry: a move, a refusal, a grant, a publication."""
+    kind, pathway = e["kind"], e.get("pathway") or {}
+    if kind == "refusal":
+        return f"  {e['trigger']} REFUSED" + (f" (from {e['from']})" if e.get("from") else "")
+    if kind in ("user", "revoke"):
+        target = e.get("input") or {}
+        verb = "now holds" if kind == "user" else "now holds (revoked " + ", ".join(target.get("revoked", [])) + ")"
+        return f"  {target.get('name')} {verb}: {', '.join(target.get('roles', [])) or 'no roles'}"
+    if kind == "publish":
+        return f"  published {pathway.get('id')} v{pathway.get('version')} (sha256 {pathway.get('sha256')})"
+    if kind == "rebuild":
+        return f"  rebuilt the tables from the trail: {len((e.get('input') or {}).get('changed', []))} row(s)"
+    trigger = f" {e['trigger']}" if e.get("trigger") else ""
+    return f"{trigger}  {e.get('from') or ''} -> {e.get('to') or ''}"
 
 
 @cli.command()
