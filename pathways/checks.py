@@ -14,9 +14,12 @@ import re
 from collections import deque
 from collections.abc import Callable
 
+from . import cost, presence
 from .celcheck import check_guard
+from .celcheck.lexer import _locate
+from .celcheck.parser import ParseError, parse
 from .env import guard_env
-from .model import ADMIN, CLOCK, RESERVED_FIELDS, Pathway
+from .model import ADMIN, CLOCK, KNOWN_KINDS, RESERVED_FIELDS, Pathway
 from .structure import hint
 from .yamlsource import Document, Path
 
@@ -76,6 +79,21 @@ def check_fields(p: Pathway, doc: Document) -> None:
             doc.problem(("fields", name), f"enum field '{name}' needs 'values: [...]' listing what it may hold")
         if f.values and f.type != "enum":
             doc.problem(("fields", name, "values"), f"'values' only applies to enum fields, and '{name}' is {f.type}")
+        if f.max_items is not None and f.type != "list":
+            doc.problem(("fields", name, "max_items"), f"'max_items' only applies to list fields, and '{name}' is "
+                        f"{f.type}")
+        if f.max_length is not None and f.type not in ("string", "text", "list"):
+            doc.problem(("fields", name, "max_length"), f"'max_length' only applies to string, text and list "
+                        f"fields, and '{name}' is {f.type}")
+
+
+def check_kind(p: Pathway, doc: Document) -> None:
+    """Any lower-case kind is allowed; one a letter or two from a known kind is probably a typo."""
+    if p.kind not in KNOWN_KINDS:
+        close = hint(p.kind, list(KNOWN_KINDS))
+        if close:
+            doc.problem(("kind",), f"kind '{p.kind}' is not one of the kinds tools compare against "
+                        f"({', '.join(KNOWN_KINDS)}){close}; any other lower-case name is allowed", "warning")
 
 
 def check_roles(p: Pathway, doc: Document) -> None:
@@ -219,14 +237,57 @@ def _expr_position(doc: Document, path: Path, line: int, col: int) -> tuple[int,
 
 
 def check_guards(p: Pathway, doc: Document) -> None:
-    """Guards parse, name only known variables and fields, and are boolean."""
+    """Guards parse, name only known variables and fields, are boolean, and cost at most ``cost.LIMIT``.
+
+    The cost bound is what keeps one advance from holding the database for
+    minutes: values are bounded (``max_items``, ``max_length``), so the worst
+    case is known here, and holds at run time and in the replay alike.
+    """
     for i, t in enumerate(p.transitions):
         env = guard_env(p, t)
+        sizes = cost.value_sizes(p, t)
         for j, g in enumerate(t.guards):
             path = _t(i, "when", j, "check")
-            for problem in check_guard(g.check, env):
+            problems = check_guard(g.check, env)
+            for problem in problems:
                 doc.problem_at(_expr_position(doc, path, problem.line, problem.col),
                                f"guard: {problem.message}")
+            if problems:
+                continue
+            worst = cost.guard_cost(g.check, sizes)
+            if worst is not None and worst.steps > cost.LIMIT:
+                at = _locate(g.check, worst.hot.pos if worst.hot else 0, "")
+                doc.problem_at(_expr_position(doc, path, at.line, at.col), cost.too_costly(worst))
+
+
+def check_optional_reads(p: Pathway, doc: Document) -> None:
+    """A guard that reads a field that may not be set yet, without ``has()``, refuses every advance until it is."""
+    known = presence.surely_set(p)
+    for i, t in enumerate(p.transitions):
+        optional = presence.optional_fields(p, t, known)
+        if not optional:
+            continue
+        for j, g in enumerate(t.guards):
+            try:
+                tree = parse(g.check)
+            except ParseError:
+                continue  # check_guards reports it
+            for sel in presence.unprotected_reads(tree, optional):
+                root, name = sel.operand.name, sel.field  # type: ignore[attr-defined]
+                if root == "proposal":
+                    why = (f"it is optional, and not every way into {_stages(t.sources)} requires it, so it may "
+                           "not be set yet")
+                else:
+                    why = f"'{t.trigger}' does not require it (requires: [{name}]), so it may not be given"
+                at = _locate(g.check, sel.pos, "")
+                doc.problem_at(_expr_position(doc, _t(i, "when", j, "check"), at.line, at.col),
+                               f"guard reads {root}.{name}, but {why}; protect the read with "
+                               f"has({root}.{name}) && ... or !has({root}.{name}) || ..., or the guard cannot be "
+                               "evaluated and refuses the transition", "warning")
+
+
+def _stages(names: tuple[str, ...]) -> str:
+    return " or ".join(f"'{n}'" for n in names)
 
 
 _ENUM_COMPARISON = re.compile(
@@ -257,7 +318,9 @@ RULES: tuple[Callable[[Pathway, Document], None], ...] = (
     check_staff_deadlines,
     check_decision_rationale,
     check_guards,
+    check_optional_reads,
     check_enum_literals,
+    check_kind,
 )
 
 

@@ -4,7 +4,7 @@
 to complete and underline as officers type, and this module walks the same
 file to report problems at the offending node's own line. It implements the
 small subset of JSON Schema the language uses (type, properties, required,
-additionalProperties, propertyNames, enum, pattern, minimum, minItems,
+additionalProperties, propertyNames, enum, pattern, minimum, maximum, minItems,
 minLength, minProperties, items, $ref), so that every message can say what
 is wrong in the officer's words and suggest a fix ("did you mean ...").
 A test checks the shipped schema against the official metaschema and that
@@ -114,6 +114,8 @@ class _Walker:
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             if "minimum" in node and value < node["minimum"]:
                 self.doc.problem(path, f"{where(path)} must be at least {node['minimum']}, not {value}")
+            if "maximum" in node and value > node["maximum"]:
+                self.doc.problem(path, f"{where(path)} must be at most {node['maximum']:,}, not {value:,}")
         elif isinstance(value, list):
             self.array(value, node, path)
         elif isinstance(value, dict):
