@@ -13,6 +13,7 @@ import itertools
 import re
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from . import cost, presence
 from .celcheck import check_guard
@@ -236,7 +237,7 @@ def _expr_position(doc: Document, path: Path, line: int, col: int) -> tuple[int,
     return content[-1][0], indent + 1
 
 
-def check_guards(p: Pathway, doc: Document) -> None:
+def check_guards(p: Pathway, doc: Document, loose: frozenset[str] = frozenset()) -> None:
     """Guards parse, name only known variables and fields, are boolean, and cost at most ``cost.LIMIT``.
 
     The cost bound is what keeps one advance from holding the database for
@@ -244,7 +245,7 @@ def check_guards(p: Pathway, doc: Document) -> None:
     case is known here, and holds at run time and in the replay alike.
     """
     for i, t in enumerate(p.transitions):
-        env = guard_env(p, t)
+        env = guard_env(p, t, loose)
         sizes = cost.value_sizes(p, t)
         for j, g in enumerate(t.guards):
             path = _t(i, "when", j, "check")
@@ -260,7 +261,7 @@ def check_guards(p: Pathway, doc: Document) -> None:
                 doc.problem_at(_expr_position(doc, path, at.line, at.col), cost.too_costly(worst))
 
 
-def check_optional_reads(p: Pathway, doc: Document) -> None:
+def check_optional_reads(p: Pathway, doc: Document, loose: frozenset[str] = frozenset()) -> None:
     """A guard that reads a field that may not be set yet, without ``has()``, refuses every advance until it is."""
     known = presence.surely_set(p)
     for i, t in enumerate(p.transitions):
@@ -274,6 +275,8 @@ def check_optional_reads(p: Pathway, doc: Document) -> None:
                 continue  # check_guards reports it
             for sel in presence.unprotected_reads(tree, optional):
                 root, name = sel.operand.name, sel.field  # type: ignore[attr-defined]
+                if name in loose:
+                    continue
                 if root == "proposal":
                     why = (f"it is optional, and not every way into {_stages(t.sources)} requires it, so it may "
                            "not be set yet")
@@ -324,21 +327,59 @@ RULES: tuple[Callable[[Pathway, Document], None], ...] = (
 )
 
 
+@dataclass
+class Broken:
+    """What of a definition is structurally broken, when the rules run on the rest (``load._salvage``)."""
+
+    units: set[tuple[str, str]] = field(default_factory=set)  # (section, name) stood in for
+    containers: set[str] = field(default_factory=set)  # whole sections replaced by empty ones
+    transitions: bool = False  # some transitions left out
+    initial: bool = False
+    positions: set[tuple[int, int]] = field(default_factory=set)  # where the stand-ins are: not reported
+
+    @property
+    def shape(self) -> bool:
+        """Whether the graph is incomplete: rules about reachability, roles and deadlines would cascade."""
+        return bool(self.transitions or self.initial or self.containers
+                    or any(section in ("stages", "roles") for section, _ in self.units))
+
+    def loose(self) -> frozenset[str]:
+        """Field and limit names whose type is unknown (guards see them as dyn)."""
+        return frozenset(name for section, name in self.units if section in ("fields", "limits"))
+
+
 def _errors(doc: Document) -> int:
     return sum(1 for x in doc.problems if x.severity == "error")
 
 
-def run_all(p: Pathway, doc: Document) -> None:
+def run_all(p: Pathway, doc: Document, broken: Broken | None = None) -> None:
     """Run every rule; problems accumulate on ``doc.problems``.
 
     The graph rules are skipped when a stage, role or field name is already
     wrong: one misspelt ``to:`` would otherwise also report every stage
-    behind it as unreachable, burying the cause under its effects.
+    behind it as unreachable, burying the cause under its effects. For the
+    same reason, on a partly broken definition (``broken``) the rules that
+    judge the whole graph are skipped, and guards see broken fields as dyn.
     """
+    skip: set[Callable[[Pathway, Document], None]] = set()
+    if broken is not None:
+        if broken.shape:
+            skip |= {check_graph, check_roles, check_deadlines, check_optional_reads}
+        if broken.containers or broken.initial:
+            skip.add(check_references)
+        if broken.units or broken.containers:
+            skip.add(check_enum_literals)
     before = _errors(doc)
-    check_references(p, doc)
+    if check_references not in skip:
+        check_references(p, doc)
     names_wrong = _errors(doc) > before
+    loose = broken.loose() if broken is not None else frozenset()
     for rule in RULES:
-        if rule is check_references or (rule is check_graph and names_wrong):
+        if rule is check_references or rule in skip or (rule is check_graph and names_wrong):
             continue
-        rule(p, doc)
+        if rule is check_guards:
+            check_guards(p, doc, loose)
+        elif rule is check_optional_reads:
+            check_optional_reads(p, doc, loose)
+        else:
+            rule(p, doc)

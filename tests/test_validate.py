@@ -393,3 +393,24 @@ def test_any_lower_case_kind_is_accepted_without_a_warning(kind: str) -> None:
     pathway, problems = analyse(BASE.replace("kind: pilot", f"kind: {kind}"), "def.yaml")
     assert problems == [] and pathway is not None and pathway.kind == kind
     assert kind not in KNOWN_KINDS and set(KNOWN_KINDS) == {"challenge", "pilot", "sandbox", "unsolicited", "rfp"}
+
+
+# --- every problem in one run ---------------------------------------------------------------------------
+
+
+def test_a_broken_transition_does_not_hide_a_guard_error_in_another() -> None:
+    text = BASE.replace("    to: review\n    roles: [officer]", "    to: review\n    rols: [officer]").replace(
+        "proposal.value <= pathway", "proposal.vaule <= pathway")
+    messages = [p.message for p in problems_of(text) if p.severity == "error"]
+    assert len(messages) == 2, messages
+    assert "unknown key 'rols'" in messages[0] and "did you mean 'value'" in messages[1]
+
+
+def test_a_broken_stage_or_field_reports_itself_once_and_the_rest_still_runs() -> None:
+    text = BASE.replace("{business_days: 5, on_expiry: escalate}", "{busness_days: 5, on_expiry: escalate}").replace(
+        "  value: {type: money, required: true}", "  value: {type: mony, required: true}").replace(
+        "    roles: [legal]", "    roles: [lawyer]")
+    errors = [p.message for p in problems_of(text) if p.severity == "error"]
+    assert len(errors) == 3, errors  # the deadline key, the field type, the undeclared role: no cascades
+    assert any("busness_days" in m for m in errors) and any("mony" in m for m in errors)
+    assert any("role 'lawyer' is not declared" in m for m in errors)
