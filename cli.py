@@ -26,6 +26,7 @@ from pathways.errors import PathwaysError, UsageError
 if TYPE_CHECKING:
     from engine import Engine
     from pathways import Pathway
+    from pathways.city import City
 
 DEFAULT_DB = "sqlite:///pathways.db"
 
@@ -150,6 +151,16 @@ def _engine(ctx: click.Context, *, create: bool = False) -> Engine:
     return obj["engine"]
 
 
+def _city(ctx: click.Context) -> City:
+    """The city's settings, read once (times and amounts in text output are shown in its zone and currency)."""
+    from pathways.city import load
+
+    obj = ctx.find_root().obj
+    if obj.get("city") is None:
+        obj["city"] = load(obj.get("city_file"))
+    return obj["city"]
+
+
 def _pathway(ctx: click.Context, ref: str) -> Pathway:
     """A definition file, or else the latest published version of that id."""
     from pathways import load
@@ -189,15 +200,17 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
 @click.version_option(package_name="procurement-pathways", prog_name="pathways", message="%(prog)s %(version)s")
 @click.option("--db", envvar="PATHWAYS_DB", default=DEFAULT_DB, show_default=True, metavar="URL",
               help="Database URL: sqlite:///FILE or postgresql://... (or $PATHWAYS_DB).")
+@click.option("--city", "city_file", envvar="PATHWAYS_CITY", metavar="FILE",
+              help="The city's settings (name, time zone, currency); default ./city.yaml, else Austin's.")
 @click.pass_context
-def cli(ctx: click.Context, db: str) -> None:
+def cli(ctx: click.Context, db: str, city_file: str | None) -> None:
     """Run alternative procurement pathways with an audit trail legal can verify.
 
     \b
     Start here:   pathways demo
     Check a file: pathways validate definitions/
     """
-    ctx.obj = {"db": db, "engine": None}
+    ctx.obj = {"db": db, "engine": None, "city_file": city_file, "city": None}
 
 
 # --- definitions -------------------------------------------------------------
@@ -216,6 +229,8 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
     Example: pathways validate definitions/
     """
     from pathways import Problem, check_file, expand
+    from pathways.city import check as check_city
+    from pathways.load import CITY_FILE
 
     problems: list[Problem] = []
     results = []
@@ -226,11 +241,20 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
         unreadable = True
         problems.append(Problem(path, 1, 1, "error", error.message.removeprefix(f"{path}: ")))
 
+    cities = []
     for raw in paths:
+        city = Path(raw) / CITY_FILE if Path(raw).is_dir() else Path(raw)
+        if city.name == CITY_FILE and city.is_file():  # the city's settings: checked as such, not as a pathway
+            found = check_city(city.read_text(encoding="utf-8", errors="replace"), str(city))[1]
+            problems.extend(found)
+            cities.append(city)
+            if not Path(raw).is_dir():
+                continue
         try:
             files = expand([raw])
         except UsageError as error:
-            unusable(raw, error)
+            if not cities or cities[-1].parent != Path(raw):
+                unusable(raw, error)
             continue
         for path in files:
             try:
@@ -250,9 +274,12 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
             if pathway is not None:
                 click.echo(f"ok  {path}  ({pathway.id} v{pathway.version}, {len(pathway.stages)} stages, "
                            f"sha256 {pathway.sha256[:12]})")
+        for city in cities:
+            if not any(p.path == str(city) and p.severity == "error" for p in problems):
+                click.echo(f"ok  {city}  (the city's settings)")
     warnings = len(problems) - len(errors)
     if not as_json:
-        click.echo(f"{len(results)} file(s): {len(errors)} error(s), {warnings} warning(s)", err=True)
+        click.echo(f"{len(results) + len(cities)} file(s): {len(errors)} error(s), {warnings} warning(s)", err=True)
     if errors:
         sys.exit(2 if unreadable else 1)
 
@@ -546,13 +573,17 @@ def show(ctx: click.Context, proposal_id: str, as_json: bool) -> None:
     if as_json:
         _emit(s)
         return
+    from pathways.display import local_time, money
+
+    city = _city(ctx)
     click.echo(_term(f"{s['id']}  {s['title']} (v{s['version']})"))
-    status = f"[{s['outcome']}]" if s["final"] else (f"due {s['due_at']}" + (" OVERDUE" if s["overdue"] else "")
-                                                     if s["due_at"] else "")
+    due = f"due {local_time(s['due_at'], city.zone)}" + (" OVERDUE" if s["overdue"] else "") if s["due_at"] else ""
+    status = f"[{s['outcome']}]" if s["final"] else due
     click.echo(_term(f"stage: {s['state']}  {status}"))
     for key, value in s["data"].items():
         mark = " (confidential)" if key in s["confidential"] else ""
-        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        shown = money(value, city.currency) if s["types"].get(key) == "money" else \
+            value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         click.echo(_continued(f"  {key}: ", shown) + mark)
     if s["available"]:
         click.echo("next:")
@@ -576,8 +607,11 @@ def list_(ctx: click.Context, pathway: str | None, state: str | None, overdue: b
     if as_json:
         _emit(rows)
         return
+    from pathways.display import local_time
+
+    zone = _city(ctx).zone
     for r in rows:
-        due = (" OVERDUE" if r["overdue"] else f" due {r['due_at']}") if r["due_at"] else ""
+        due = (" OVERDUE" if r["overdue"] else f" due {local_time(r['due_at'], zone)}") if r["due_at"] else ""
         click.echo(_term(f"{r['id']:<20} {r['pathway']} v{r['version']}  {r['state']}{due}"))
 
 
@@ -596,8 +630,11 @@ def history(ctx: click.Context, proposal_id: str, as_json: bool) -> None:
     if as_json:
         _emit([{**{k: e.get(k) for k in keys}, **{k: v for k, v in e.items() if k not in keys}} for e in entries])
         return
+    from pathways.display import local_time
+
+    zone = _city(ctx).zone
     for e in entries:
-        click.echo(_term(f"{e['seq']:>4} {e['at']} {e['kind']:<10} {e['actor']} ({e['role'] or '-'})"
+        click.echo(_term(f"{e['seq']:>4} {local_time(e['at'], zone)} {e['kind']:<10} {e['actor']} ({e['role'] or '-'})"
                          f"{_what_happened(e)}"))
         for name, value in (e.get("input") or {}).items() if e["kind"] in ("intake", "transition", "refusal") else ():
             shown = "(confidential: salted hash only)" if isinstance(value, dict) and "salted_sha256" in value \

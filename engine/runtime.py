@@ -646,7 +646,8 @@ class Engine:
         return {"id": row.id, "pathway": row.pathway_id, "version": row.version, "sha256": row.sha256,
                 "title": pathway.title, "state": row.state, "stage": stage.description, "final": stage.final,
                 "outcome": stage.outcome, "data": json.loads(row.data),
-                "confidential": sorted(pathway.confidential), "entered_at": row.entered_at, "due_at": row.due_at,
+                "confidential": sorted(pathway.confidential), "types": {n: f.type for n, f in pathway.fields.items()},
+                "entered_at": row.entered_at, "due_at": row.due_at,
                 "overdue": bool(row.due_at and row.due_at < now), "seq": row.seq, "head": row.head,
                 "available": available}
 

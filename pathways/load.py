@@ -28,6 +28,8 @@ from .yamlsource import Document, read
 from .yamlsource import Path as DocPath
 
 SUFFIXES = (".yaml", ".yml")
+#: The city's settings file, beside the definitions: not a pathway (see ``city.py``).
+CITY_FILE = "city.yaml"
 
 
 def _read_text(path: Path) -> str:
@@ -174,7 +176,7 @@ def expand(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.suffix in SUFFIXES and f.is_file())
+            found = sorted(f for f in p.rglob("*") if f.suffix in SUFFIXES and f.is_file() and f.name != CITY_FILE)
             if not found:
                 raise UsageError(f"{p}: no .yaml files in this folder")
             out.extend(found)
