@@ -84,9 +84,12 @@ and files must be present), and ``registry.entries``/``registry.head`` (the
 end of the registry, checked last: entries of version 2 commit to the
 registry position they acted under, which is checked first; for version 1
 entries the manifest is the only witness of the registry's end). An
-attacker who rewrites a bundle *and* its manifest consistently is caught
-only by comparing the head with an independent copy (the city's published
-transparency-log checkpoints): see README.txt.
+attacker who rewrites a bundle *and* its manifest consistently passes every
+check above: that is what log.json is for (step 6). A rewritten line is not
+a leaf of the city's signed tree, so its proof fails, unless the attacker
+also signs a new checkpoint, with a key of their own, which then shows in
+the fingerprint printed (or fails outright with ``--key``). A bundle with no
+log.json has no such witness: see README.txt.
 
 Limits, said plainly:
 
