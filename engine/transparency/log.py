@@ -21,8 +21,13 @@ How entries get in (measured, see ``bench/bench_tlog.py``):
   queue is drained by the next writer, by ``integrate`` (``log checkpoint``,
   ``tick``), so a checkpoint covers everything committed before it.
 
-The log starts with ``pathways log init`` (:func:`init`), which sequences
-the entries already there; before that nothing is logged. Checkpoints are in
+The log starts with the database: ``storage.create_schema`` sets ``meta``
+``log=on`` in a new database, so every entry is sequenced from the first. A
+database from before the log has no flag: ``pathways log init`` (:func:`init`)
+sequences the entries already there, in commit order, and sets it. ``log
+init --key FILE --origin NAME`` also names the log and makes its key, which
+checkpoints need (``log_origins``). Level 0 of the tree is not stored twice:
+node ``(0, i)`` is ``log_leaves.hash`` of leaf ``i``. Checkpoints are in
 ``checkpoints.py``, verification in ``logcheck.py``.
 """
 
@@ -62,11 +67,15 @@ def _sql(pg: bool, sql: str) -> str:
     return sql.replace("?", "%s") if pg else sql
 
 
+#: Whether the log sequences entries: the flag, or any leaf (a deleted flag does not stop a started log).
+_STARTED = "((SELECT value FROM meta WHERE key = 'log') = 'on' OR EXISTS (SELECT 1 FROM log_leaves))"
+
+
 def _size(cur: Any, pg: bool) -> tuple[bool, int]:
-    """(started, tree size) in one round trip."""
-    cur.execute("SELECT (SELECT max(n) FROM log_origins), (SELECT max(idx) FROM log_leaves)")
-    started, last = cur.fetchone()
-    return started is not None, 0 if last is None else last + 1
+    """(sequencing, tree size) in one round trip."""
+    cur.execute("SELECT (SELECT value FROM meta WHERE key = 'log'), (SELECT max(idx) FROM log_leaves)")
+    flag, last = cur.fetchone()
+    return flag == "on" or last is not None, 0 if last is None else last + 1
 
 
 def _frontier(size: int) -> list[tuple[int, int]]:
@@ -79,18 +88,29 @@ def _frontier(size: int) -> list[tuple[int, int]]:
     return out
 
 
+_NODE = "SELECT hash FROM log_nodes WHERE level = ? AND idx = ?"
+_LEAF = "SELECT hash FROM log_leaves WHERE idx = ?"
+
+
 def fetch_nodes(cur: Any, pg: bool, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """The stored nodes named by ``keys``, in one query."""
-    keys = sorted(set(keys))
-    if not keys:
-        return {}
-    # A join from the keys to the primary key: one seek per key (``(level, idx) IN (VALUES ...)`` scans
-    # the table on SQLite, and an OR of pairs costs 2.5x this); SQLite's CROSS JOIN fixes the loop order.
-    values = ",".join(["(?,?)"] * len(keys))
-    cur.execute(_sql(pg, f"WITH k(l, i) AS (VALUES {values}) SELECT n.level, n.idx, n.hash FROM k "
-                         f"{'JOIN' if pg else 'CROSS JOIN'} log_nodes n ON n.level = k.l AND n.idx = k.i"),
-                [v for k in keys for v in k])
-    return {(lv, i): bytes(h) for lv, i, h in cur.fetchall()}
+    """The stored nodes named by ``keys`` (level 0 from ``log_leaves``), each by its primary key.
+
+    One fixed statement per key: SQLite keeps it prepared (the driver's statement cache), PostgreSQL
+    prepares it after a few runs (psycopg), so a key costs one index seek and no parsing or planning.
+    Faster than one query joining a list of keys whose text changes with its length (measured:
+    bench/bench_tlog.py part 3). Nothing is cached between calls: every node read is the stored one.
+    """
+    out = {}
+    node, leaf = _sql(pg, _NODE), _sql(pg, _LEAF)
+    for level, idx in set(keys):
+        if level:
+            cur.execute(node, (level, idx))
+        else:
+            cur.execute(leaf, (idx,))
+        row = cur.fetchone()
+        if row is not None:
+            out[level, idx] = bytes(row[0])
+    return out
 
 
 def _write(cur: Any, pg: bool, size: int, leaves: list[tuple[str, int, bytes]]) -> int:
@@ -113,11 +133,13 @@ def _write(cur: Any, pg: bool, size: int, leaves: list[tuple[str, int, bytes]]) 
     for n, (_, _, h) in enumerate(leaves, size):
         for level, idx, value in append_leaf(n, h, node):
             store[level, idx] = value
-            rows.append((level, idx, value))
+            if level:  # level 0 is the leaf row itself
+                rows.append((level, idx, value))
     if len(leaves) == 1:  # the write path: one statement each (executemany costs more for one row)
         cur.execute(_sql(pg, "INSERT INTO log_leaves (idx, chain, seq, hash) VALUES (?, ?, ?, ?)"), (size, *leaves[0]))
-        cur.execute(_sql(pg, "INSERT INTO log_nodes (level, idx, hash) VALUES " + ",".join(["(?, ?, ?)"] * len(rows))),
-                    [v for r in rows for v in r])
+        if rows:  # half the leaves (even indexes) complete no node
+            cur.execute(_sql(pg, "INSERT INTO log_nodes (level, idx, hash) VALUES "
+                             + ",".join(["(?, ?, ?)"] * len(rows))), [v for r in rows for v in r])
         return size + 1
     cur.executemany(_sql(pg, "INSERT INTO log_leaves (idx, chain, seq, hash) VALUES (?, ?, ?, ?)"),
                     [(n, c, s, h) for n, (c, s, h) in enumerate(leaves, size)])
@@ -149,9 +171,9 @@ def append(conn: Any, chain: str, seq: int, digest: str) -> None:
             if started:
                 _write(cur, pg, size, [leaf])
             return
-        cur.execute(f"SELECT (SELECT max(n) FROM log_origins), pg_try_advisory_xact_lock({SEQUENCER_LOCK})")
+        cur.execute(f"SELECT {_STARTED}, pg_try_advisory_xact_lock({SEQUENCER_LOCK})")
         started, got = cur.fetchone()
-        if started is None:
+        if not started:
             return
         if not got:
             cur.execute("INSERT INTO log_pending (chain, seq, hash) VALUES (%s, %s, %s)", leaf)
@@ -205,7 +227,8 @@ def origins(conn: Any) -> list[dict[str, Any]]:
 def current_origin(conn: Any) -> dict[str, Any]:
     found = origins(conn)
     if not found:
-        raise LogError("the transparency log is not started: run 'pathways log init --key FILE --origin NAME'")
+        raise LogError("the transparency log has no origin yet (checkpoints need the log's name and key): "
+                       "run 'pathways log init --key FILE --origin NAME'")
     return found[-1]
 
 
@@ -364,28 +387,33 @@ def commit_order(conn: Any) -> list[tuple[str, int, bytes]]:
 
 
 def init(conn: Any, origin: str, vkey: str, at: str, *, new_origin: bool = False) -> dict[str, Any]:
-    """Start the log (sequencing what is there), or, with ``new_origin``, start a new identity for it."""
+    """Name the log and its key (sequencing what is there first, in a database from before the log).
+
+    With ``new_origin`` (the key was lost), start a new identity for the log; the tree goes on.
+    """
     if not isinstance(origin, str) or not origin.strip() or "\n" in origin:
         raise UsageError("--origin must be one line of text, e.g. 'Springfield procurement log'")
     cur, pg = _cursor(conn)
     try:
         if pg:
             cur.execute(f"SELECT pg_advisory_xact_lock({SEQUENCER_LOCK})")
-        is_started, size = _size(cur, pg)
+        sequencing, size = _size(cur, pg)
         known = origins(conn)
-        if is_started and not new_origin:
+        if known and not new_origin:
             raise LogError(f"the log is already started (origin '{known[-1]['origin']}'); a lost key starts a new "
                            "origin: 'pathways log init --new-origin --origin NAME --key NEWFILE'")
-        if new_origin and not is_started:
-            raise UsageError("--new-origin: the log is not started yet; run 'pathways log init' without it")
+        if new_origin and not known:
+            raise UsageError("--new-origin: the log has no origin yet; run 'pathways log init' without it")
         if any(o["origin"] == origin for o in known):
             raise UsageError(f"origin '{origin}' was used before; a new origin needs a new name")
         added = 0
-        if not is_started:
+        if not sequencing:  # a database from before the log
             leaves = commit_order(conn)
             for i in range(0, len(leaves), BATCH):
                 size = _write(cur, pg, size, leaves[i:i + BATCH])
             added = len(leaves)
+            cur.execute("DELETE FROM meta WHERE key = 'log'")
+            cur.execute("INSERT INTO meta (key, value) VALUES ('log', 'on')")
         elif pg:
             size, added = _drain(cur, pg, size)
         n = len(known) + 1
