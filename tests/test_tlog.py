@@ -228,3 +228,26 @@ def test_postgresql_sequencer(pg_url: str, clock) -> None:
         assert open_checkpoint(note, [key.verifier])[0].size == len(all_hashes(eng)) == tlog.tree_size(conn)
         assert not logcheck.check_tree(conn).failures
     eng.close()
+
+
+def test_check_tree_streams_and_names_the_first_bad_node(mini: Engine) -> None:
+    """An edited node and a missing one are each named at their first leaf; memory does not follow the tree."""
+    import tracemalloc
+
+    for _ in range(12):
+        mini.intake("mini", MINI_DATA, actor="ana")
+    with mini.db.begin() as conn:
+        for table in ("log_nodes",):
+            conn.exec_driver_sql(f"DROP TRIGGER {table}_no_update")
+            conn.exec_driver_sql(f"DROP TRIGGER {table}_no_delete")
+        conn.exec_driver_sql("UPDATE log_nodes SET hash = zeroblob(32) WHERE level = 1 AND idx = 3")
+        conn.exec_driver_sql("DELETE FROM log_nodes WHERE level = 2 AND idx = 2")
+    with reading(mini.db) as conn:
+        tracemalloc.start()
+        report = logcheck.check_tree(conn)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    reasons = [(f.seq, f.reason) for f in report.failures]
+    assert reasons[0][0] == 6 and "node (1, 3) over leaves 6 to 7 does not hash" in reasons[0][1]
+    assert reasons[1][0] == 8 and "node (2, 2) over leaves 8 to 11 is missing" in reasons[1][1]
+    assert peak < 200_000, peak

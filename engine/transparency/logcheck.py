@@ -3,9 +3,12 @@
 :func:`check_tree` trusts no log table: every leaf must name an entry and
 carry that entry's hash, each chain's leaves must come in seq order,
 every entry must be in the tree or (PostgreSQL) pending, and every stored
-node must be the RFC 9162 hash of the leaves below it, recomputed level by
-level from the entries. Each stored checkpoint must match the tree at its
-size; each is named with its origin.
+node must be the RFC 9162 hash of the leaves below it, recomputed from the
+entries. It streams: leaves in index order folded into a compact range
+(O(log n) hashes), stored nodes ordered by their last leaf and compared as
+that leaf completes them, so memory does not grow with the tree. Each
+stored checkpoint must match the tree at its size; each is named with its
+origin. :func:`verify_log` is ``verify``'s log part (one snapshot).
 
 :func:`against` is what the database cannot do alone: a checkpoint kept
 outside it (signature checked with a key the reviewer trusts, not one the
