@@ -915,18 +915,10 @@ def _vkeys(key_file: str | None, vkey: str | None) -> list[str]:
 
 
 def _verify_log(ctx: click.Context, against: str | None, key_file: str | None, vkey: str | None) -> Any:
-    from engine.storage import reading
     from engine.transparency import logcheck
 
-    eng = _engine(ctx)
     keys = _vkeys(key_file, vkey) if against else []
-    with reading(eng.db) as conn:
-        report = logcheck.check_tree(conn)
-        if against:
-            found = logcheck.against(conn, _read_text(against), keys)
-            report.notes += found.notes
-            report.failures = found.failures + report.failures
-    return report
+    return logcheck.verify_log(_engine(ctx).db, _read_text(against) if against else None, keys)
 
 
 def _show_log(report: Any) -> None:
