@@ -38,8 +38,8 @@ The transparency log is what witnesses the record from outside the
 database: ``log.json`` holds the latest signed checkpoint covering every
 entry the bundle carries (``checkpoints.bundle_proofs``), the public keys
 named on its signature lines (never a private key: exports need none) and an
-inclusion proof per line. A database whose log is started but has no such
-checkpoint yet is refused (:class:`LogNotCheckpointed`: sign one first); a
+inclusion proof per line. A database whose log has an origin (``pathways log
+init``) but no such checkpoint yet is refused (:class:`LogNotCheckpointed`: sign one first); a
 database without a log (older than it) still exports, and README.txt and
 verify.py then say plainly that nothing outside the bundle witnesses it.
 
@@ -144,7 +144,9 @@ def log_evidence(engine: Engine, bodies: list[bytes], registry: list[Any]) -> di
     per line (trail, then registry); None when the database has no transparency log."""
     hashes = [entry_hash(b) for b in bodies] + [r.hash for r in registry]
     with reading(engine.db) as conn:
-        if not tlog.started(conn):
+        # The tree is kept from a database's first entry, but it has an outside witness only once the city
+        # has named its log and key (``pathways log init``): until then the bundle says it has none.
+        if not tlog.started(conn) or not tlog.origins(conn):
             return None
         try:
             found = log_checkpoints.bundle_proofs(conn, hashes)

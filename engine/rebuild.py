@@ -120,7 +120,7 @@ def _users(conn: Any, reg: Any) -> list[dict[str, Any]]:
             out.append({"table": "users", "key": name, "columns": ["(row removed)"]})
             continue
         want = {"name": name, "roles": json.dumps(sorted(granted[name])), "created_at": reg.created[name]}
-        columns = sorted(k for k in want if row is None or (json.loads(row.roles) != sorted(granted[name])
+        columns = sorted(k for k in want if row is None or (st.cell(row.roles) != sorted(granted[name])
                                                              if k == "roles" else getattr(row, k) != want[k]))
         if columns:
             conn.execute(u.delete().where(u.c.name == name))
@@ -150,7 +150,7 @@ def _counters(conn: Any, counters: dict[str, int]) -> list[dict[str, Any]]:
     for pathway_id, last in sorted(counters.items()):
         key = f"next_id:{pathway_id}"
         have = conn.execute(select(m.c.value).where(m.c.key == key)).scalar()
-        keep = max(last, int(have) if have and have.isdigit() else 0)
+        keep = max(last, st.number(have) or 0)
         if _set_meta(conn, key, str(keep)):
             out.append({"table": "meta", "key": key, "columns": ["value"]})
     return out
@@ -163,7 +163,7 @@ def _proposals(conn: Any, derived: dict[str, Any]) -> list[dict[str, Any]]:
         want = {**d.row(), "data": json.dumps(d.data)}
         row = rows.get(pid)
         columns = sorted(k for k in want if row is None or (
-            json.loads(row.data) != d.data if k == "data" else getattr(row, k) != want[k]))
+            st.cell(row.data) != d.data if k == "data" else getattr(row, k) != want[k]))
         if columns:
             conn.execute(p.delete().where(p.c.id == pid))
             conn.execute(p.insert().values(**want))

@@ -92,7 +92,11 @@ def _unsealed(e: dict[str, Any], secrets: Mapping[tuple[int, str], tuple[str, An
             if kept is None:
                 raise fail(f"the kept value of confidential '{name}' is missing (audit_secrets): "
                            "the record of what was entered is incomplete")
-            if salted_hash(kept[1], kept[0]) != value["salted_sha256"]:
+            try:
+                matches = salted_hash(kept[1], kept[0]) == value["salted_sha256"]
+            except (TypeError, ValueError):  # a salt that is not hex, a value that is not JSON
+                matches = False
+            if not matches:
                 raise fail(f"the kept value of confidential '{name}' does not match the salted hash in the entry")
             value = kept[1]
         out[name] = value
@@ -253,7 +257,7 @@ def malformed(e: dict[str, Any]) -> str | None:
     types is a finding, never a crash of the replay."""
     if type(e.get("v")) is not int or e["v"] not in (1, 2):
         return f"format version {e.get('v')!r} is not one this engine knows (1 or 2)"
-    for key in ("kind", "actor", "pathway", "at"):
+    for key in ("kind", "actor", "pathway", "at", "input", "conditions", "attachments"):
         if key not in e:
             return f"'{key}' is missing"
     for key, types in _TYPES.items():

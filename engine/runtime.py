@@ -275,7 +275,11 @@ class Engine:
     def users(self) -> list[dict[str, Any]]:
         with st.reading(self.db) as conn:
             rows = conn.execute(select(st.users).order_by(st.users.c.name)).all()
-        return [{"name": r.name, "roles": json.loads(r.roles), "created_at": r.created_at} for r in rows]
+        out = [{"name": r.name, "roles": st.cell(r.roles, list), "created_at": r.created_at} for r in rows]
+        bad = next((u for u in out if isinstance(u["roles"], st.Unreadable)), None)
+        if bad:
+            raise Tampered(f"the users table holds unreadable roles for {bad['name']}")
+        return out
 
     # --- pathways ----------------------------------------------------------------------
 
@@ -466,7 +470,9 @@ class Engine:
         if self.db.dialect.name == "postgresql":  # numbering: one intake per pathway at a time
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"intake:{pathway_id}"})
         last = conn.execute(select(m.c.value).where(m.c.key == key)).scalar()
-        number = int(last) + 1 if last is not None and last.isdigit() else 1
+        if last is not None and st.number(last) is None:
+            raise Tampered(f"the proposal counter of {pathway_id} ({last!r}) is not a number")
+        number = st.number(last) + 1 if last is not None else 1
         if last is None:
             conn.execute(m.insert().values(key=key, value=str(number)))
         else:
@@ -550,7 +556,9 @@ class Engine:
                 return None  # the cached due time said due, the chain says not yet: the clock does not fire
             held = reg.roles(actor)
             roles = [CLOCK] if clock else (None if held is None or actor == CLOCK else sorted(held))
-            data = json.loads(row.data)
+            data = st.cell(row.data, dict)
+            if isinstance(data, st.Unreadable):
+                raise Tampered(f"{pid}'s stored data is not the JSON object the engine writes")
             entered = dt.datetime.fromisoformat(entered_at.replace("Z", "+00:00"))
             t = pathway.transition(row.state, trigger)
             admission = admit(pathway, row.state, trigger, actor=actor, roles=roles, rationale=rationale,
@@ -606,7 +614,9 @@ class Engine:
                                .where(p.c.due_at <= now).order_by(p.c.id)).all()
             work = []
             for r in due:
-                stage = self._pathway_for(conn, r.pathway_id, r.version, r.sha256).stages[r.state]
+                stage = self._pathway_for(conn, r.pathway_id, r.version, r.sha256).stages.get(r.state)
+                if stage is None:
+                    raise Tampered(f"{r.id}'s stored stage '{r.state}' is not one of its rules")
                 if not (stage.deadline and stage.deadline.fires):
                     continue
                 body = conn.execute(select(st.audit_log.c.body).where(
@@ -649,13 +659,17 @@ class Engine:
     def _show(self, conn: Any, proposal_id: str) -> dict[str, Any]:
         row = self._row(conn, proposal_id)
         pathway = self._pathway_for(conn, row.pathway_id, row.version, row.sha256)
-        stage = pathway.stages[row.state]
+        stage = pathway.stages.get(row.state)
+        data = st.cell(row.data, dict)
+        if stage is None or isinstance(data, st.Unreadable):
+            raise Tampered(f"{proposal_id}'s stored {'stage' if stage is None else 'data'} is not one its rules "
+                           "or the engine could have written")
         available = [{"trigger": t.trigger, "to": t.dest, "roles": list(pathway.roles_for(row.state, t)),
                       "requires": list(t.requires), "updates": list(t.updates)} for t in pathway.leaving(row.state)]
         now = timestamp(self.clock())
         return {"id": row.id, "pathway": row.pathway_id, "version": row.version, "sha256": row.sha256,
                 "title": pathway.title, "state": row.state, "stage": stage.description, "final": stage.final,
-                "outcome": stage.outcome, "data": json.loads(row.data),
+                "outcome": stage.outcome, "data": data,
                 "confidential": sorted(pathway.confidential), "types": {n: f.type for n, f in pathway.fields.items()},
                 "entered_at": row.entered_at, "due_at": row.due_at,
                 "overdue": bool(row.due_at and row.due_at < now), "seq": row.seq, "head": row.head,
@@ -721,7 +735,11 @@ class Engine:
     def _secrets(self, conn: Any, chain: str) -> list[dict[str, Any]]:
         rows = conn.execute(select(st.secrets).where(st.secrets.c.chain == chain)
                             .order_by(st.secrets.c.seq, st.secrets.c.field)).all()
-        return [{"seq": r.seq, "field": r.field, "salt": r.salt, "value": json.loads(r.value)} for r in rows]
+        out = [{"seq": r.seq, "field": r.field, "salt": r.salt, "value": st.cell(r.value)} for r in rows]
+        bad = next((s for s in out if isinstance(s["value"], st.Unreadable)), None)
+        if bad:
+            raise Tampered(f"the kept value of '{bad['field']}' ({chain} seq {bad['seq']}) is not readable")
+        return out
 
     def attachment(self, sha256: str) -> bytes:
         with st.reading(self.db) as conn:

@@ -25,6 +25,7 @@ refuse UPDATE and DELETE on the audit tables: entries are append-only.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -261,6 +262,33 @@ def reading(engine: SAEngine) -> Iterator[Connection]:
             conn.execution_options(**{READ_ONLY: True})
         with conn.begin():
             yield conn
+
+
+class Unreadable:
+    """What an edited cache cell that is not the JSON the engine wrote reads as (never equal to a value)."""
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "<unreadable>"
+
+
+def cell(text: Any, kind: type | None = None) -> Any:
+    """A JSON cell of a cache table as a value, or ``Unreadable`` when it is not JSON (or not ``kind``):
+    an edited cell is a finding for verify and a refusal for the write path, never a traceback."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return Unreadable()
+    return Unreadable() if kind is not None and not isinstance(value, kind) else value
+
+
+def number(text: Any) -> int | None:
+    """A counter cell as an integer, or None when it is not plain ASCII digits (``'²'.isdigit()`` is true)."""
+    return int(text) if isinstance(text, str) and text.isascii() and text.isdigit() else None
 
 
 def missing_database(url: str) -> UsageError:

@@ -113,7 +113,9 @@ def _registry_caches(conn: Any, reg: Registry, compiled: dict[tuple[str, int, st
         if roles is None:
             raise VerificationFailed(REGISTRY, reg.seq or 1, f"the users table lists {name}, whom no registry entry "
                                      "ever added: the user was inserted around the engine")
-        if sorted(json.loads(row.roles)) != sorted(roles) or row.created_at != reg.created[name]:
+        stored = st.cell(row.roles, list)
+        if isinstance(stored, st.Unreadable) or sorted(map(str, stored)) != sorted(roles) \
+                or row.created_at != reg.created[name]:
             raise VerificationFailed(REGISTRY, reg.set_by[name],
                                      f"the users table gives {name} the roles {row.roles} (since {row.created_at}), "
                                      f"but the registry grants {json.dumps(sorted(roles))} (since "
@@ -207,7 +209,7 @@ def _merged(conn: Any, ids: list[str], lo: str | None = None,
             nxt["secret"] = next(secrets, None)
         found: dict[tuple[int, str], tuple[str, Any]] = {}
         if nxt["secret"] is not None and nxt["secret"][0] == chain:
-            found = {(x.seq, x.field): (x.salt, json.loads(x.value)) for x in nxt["secret"][1]}
+            found = {(x.seq, x.field): (x.salt, st.cell(x.value)) for x in nxt["secret"][1]}
             nxt["secret"] = next(secrets, None)
         yield chain, stored, row, found
 
@@ -232,7 +234,10 @@ def compare(d: Derived, row: Any) -> VerificationFailed | None:
     if row.state != d.state:
         return VerificationFailed(d.id, d.seq, f"the proposal's stage is '{row.state}', but its entries end in "
                                   f"'{d.state}': the stage was changed without an entry")
-    stored = json.loads(row.data)
+    stored = st.cell(row.data, dict)
+    if isinstance(stored, st.Unreadable):
+        return VerificationFailed(d.id, d.seq, "the proposal's data is not the JSON object the engine writes: "
+                                  "the data was changed without an entry")
     for name in sorted(set(stored) | set(d.data)):
         if stored.get(name) != d.data.get(name) or (name in stored) != (name in d.data):
             return VerificationFailed(d.id, d.where.get(name, d.seq), f"field '{name}' holds a value the entries "
@@ -347,7 +352,7 @@ def _chains(conn: Any, out: Derivation, compiled: dict[tuple[str, int, str], Com
             out.reports.append(ChainReport(chain, 0, None, failure))
             continue
         number = chain.rpartition("-")[2]
-        if number.isdigit():
+        if number.isascii() and number.isdigit():
             out.counters[d.pathway_id] = max(out.counters.get(d.pathway_id, 0), int(number))
         if keep:
             out.proposals[chain] = d
@@ -366,7 +371,7 @@ def _check_counters(conn: Any, out: Derivation, first: int) -> None:
     meta = {r.key: r.value for r in conn.execute(select(st.meta).where(st.meta.c.key.like("next_id:%")))}
     for pathway_id, last in sorted(out.counters.items()):
         have = meta.get(f"next_id:{pathway_id}")
-        if have is None or not have.isdigit() or int(have) < last:
+        if st.number(have) is None or st.number(have) < last:
             chain = f"{pathway_id}-{last:04d}"
             i = next((n for n in range(first, len(out.reports))
                       if out.reports[n].chain == chain and out.reports[n].error is None), None)

@@ -408,6 +408,7 @@ class Registry:
 
     def __init__(self):
         self.hashes, self.ats = [], []
+        self.last_version = 1
         self.changes = {}  # user -> [(registry seq, roles held from then on)]
         self.publications = {}  # (pathway id, version) -> (sha256, registry seq)
 
@@ -443,6 +444,15 @@ class Registry:
         kind, actor, v = e.get("kind"), e.get("actor"), e.get("v", 1)
         if not isinstance(e.get("at"), str):
             raise Bad(f"{where}: the entry has no time")
+        if type(v) is not int or v not in (1, 2) or not isinstance(kind, str) or not isinstance(actor, str):
+            raise Bad(f"{where}: the entry is malformed: its format version, kind or actor is not one the engine "
+                      "writes")
+        for key in ("input", "pathway"):
+            if not isinstance(e.get(key), (dict, type(None))):
+                raise Bad(f"{where}: the entry is malformed: '{key}' holds a {type(e.get(key)).__name__}")
+        if v < self.last_version:
+            raise Bad(f"{where}: the entry is in format version {v}, older than the entry before it")
+        self.last_version = v
         before = self.roles(actor)
         is_admin = ADMIN in (before or ())
         changes = {}
@@ -523,6 +533,38 @@ def check_registry_end(m, reg):
 
 
 # --- the proposal replayed by its rules -----------------------------------------------------------
+
+
+#: The engine's one time format (UTC, microseconds, Z): times then compare as text, and an offset such as
+#: +14:00 cannot make a moment look later than it is.
+TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+#: How long after a registry entry (a revocation) an entry may still act under the position before it (as
+#: the engine's replay allows: a commit's length, and clock differences between the engine's hosts).
+STALE_AFTER = datetime.timedelta(seconds=60)
+#: The type each key of an entry must have when present.
+TYPES = {"kind": (str,), "actor": (str,), "role": (str, type(None)), "trigger": (str, type(None)),
+         "from": (str, type(None)), "to": (str, type(None)), "pathway": (dict,), "conditions": (list,),
+         "rationale": (str, type(None)), "input": (dict,), "attachments": (list,), "reasons": (list,),
+         "registry": (dict, type(None)), "entered": (str,), "due": (str, type(None)), "refused_inputs": (list,)}
+
+
+def malformed(e):
+    """Why an entry's shape is not one the engine writes (None: it is); the same rule as the engine's."""
+    if type(e.get("v")) is not int or e["v"] not in (1, 2):
+        return f"format version {e.get('v')!r} is not one this verifier knows (1 or 2)"
+    for key in ("kind", "actor", "pathway", "at", "input", "conditions", "attachments"):
+        if key not in e:
+            return f"'{key}' is missing"
+    for key, types in TYPES.items():
+        if key in e and not isinstance(e[key], types):
+            return f"'{key}' holds a {type(e[key]).__name__}"
+    for key in ("at", "entered", "due"):
+        if isinstance(e.get(key), str) and not TIME.fullmatch(e[key]):
+            return f"'{key}' is not a time as the engine writes it (YYYY-MM-DDTHH:MM:SS.ffffffZ)"
+    for key in ("conditions", "attachments"):
+        if not all(isinstance(x, dict) for x in e.get(key) or ()):
+            return f"'{key}' holds something other than objects"
+    return None
 
 
 def parse_time(at, where):
@@ -621,6 +663,7 @@ class Replay:
         self.stage = self.entered = ""
         self.due = ""  # None: this bundle cannot compute it
         self.data = {}
+        self.version, self.last_at, self.last_position = 1, "", 0
 
     def roles_for(self, stage, t):
         """Who may fire ``t`` from ``stage``: its roles, and the clock when the stage's deadline names it."""
@@ -645,12 +688,25 @@ class Replay:
     def judge(self, e):
         n, kind, v = e["seq"], e.get("kind"), e.get("v", 1)
         where = f"line {n}"
+        problem = malformed(e)
+        if problem:
+            raise Bad(f"{where}: the entry is malformed: {problem}")
+        if v >= 2 and not all(k in e for k in ("registry", "entered", "due")):
+            raise Bad(f"{where}: a version 2 entry lacks its registry position, stage entry time or due time")
         if kind not in KINDS:
             raise Bad(f"{where}: unknown kind of entry {kind!r}")
         parse_time(e.get("at"), where)
-        if type(v) is not int:
-            raise Bad(f"{where}: the entry version {v!r} is not a number")
+        if v < self.version or e["at"] < self.last_at:
+            raise Bad(f"{where}: the entry is older than the one before it (format version {v}, dated {e['at']})")
         position = self.position(e, where, v)
+        if position < self.last_position:
+            raise Bad(f"{where}: the entry acted under registry seq {position}, older than the entry before it "
+                      f"(seq {self.last_position})")
+        current = self.registry.position_at_time(timestamp(parse_time(e["at"], where) - STALE_AFTER))
+        if v >= 2 and position < current:
+            raise Bad(f"{where}: the entry acted under registry seq {position}, but registry seq {current} had been "
+                      "recorded more than 60 s before it: a revoked role cannot be used by naming an older position")
+        self.version, self.last_at, self.last_position = v, e["at"], position
         if not isinstance(e.get("input", {}), dict):
             raise Bad(f"{where}: the entry's input is not an object")
         if n == 1:

@@ -270,8 +270,6 @@ CELLS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="verification._registry_caches/_merged/_check_counters and Engine._show/tick "
-                   "json.loads/int()/index edited cells unguarded: a traceback, not a finding")
 @pytest.mark.parametrize("case", sorted(CELLS))
 def test_edited_cells_give_a_finding_not_a_traceback(world, case: str) -> None:
     e, clock, path, pid = world
@@ -322,8 +320,6 @@ def _rewrite(folder: Path, *, trail=None, registry=None) -> None:
     (folder / "manifest.json").write_text(json.dumps(m))
 
 
-@pytest.mark.xfail(strict=True, reason="templates/verify.py Registry.apply compares v >= 2 without checking its "
-                   "type; Replay.check_requirements reads e['input'] unguarded")
 @pytest.mark.parametrize("case", ["registry v '2'", "trail line without input"])
 def test_bundle_verifier_never_prints_a_traceback(world, tmp_path: Path, case: str) -> None:
     e, clock, path, pid = world

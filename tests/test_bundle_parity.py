@@ -104,7 +104,7 @@ CASES = [
     Case("condition_dropped", "approved", on_entry(4, _set(conditions=[])), 4,
          "has 1 condition(s) in the rules, but the entry records 0"),
     Case("registry_position_stripped_from_a_v2_entry", "approved",
-         on_entry(4, lambda e: e.pop("registry")), 4, "registry entry None"),
+         on_entry(4, lambda e: e.pop("registry")), 4, "lacks its registry position"),
 ]
 
 
