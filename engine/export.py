@@ -170,13 +170,14 @@ def log_evidence(engine: Engine, bodies: list[bytes], registry: list[Any]) -> di
 
 
 def registry_extent(entries: list[dict[str, Any]], registry_ats: list[str]) -> int:
-    """How many registry entries a bundle carries: up to the highest position its entries name
-    (entries of version 1 name none: the last registry entry at or before their time)."""
+    """How many registry entries a bundle carries: up to the highest position its entries name, and at
+    least every registry entry recorded by the time of its last entry (so a reviewer can see a revocation
+    that an entry acting under an older position would have ignored)."""
     upto = 0
     for e in entries:
         named = e.get("registry")
         seq = named.get("seq") if isinstance(named, dict) else None
-        upto = max(upto, seq if type(seq) is int else bisect.bisect_right(registry_ats, e["at"]))
+        upto = max(upto, seq if type(seq) is int else 0, bisect.bisect_right(registry_ats, e["at"]))
     return upto
 
 

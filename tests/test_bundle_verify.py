@@ -146,7 +146,8 @@ def test_registry_extent_for_entries_that_name_no_position() -> None:
     ats = ["2026-01-01T00:00:00.000000Z", "2026-01-02T00:00:00.000000Z", "2026-01-03T00:00:00.000000Z"]
     v1 = [{"at": "2026-01-02T12:00:00.000000Z"}]
     assert registry_extent(v1, ats) == 2
-    assert registry_extent([*v1, {"at": "2026-01-04T00:00:00.000000Z", "registry": {"seq": 1}}], ats) == 2
+    # at least every registry entry recorded by the last entry's time (a later revocation is shown too)
+    assert registry_extent([*v1, {"at": "2026-01-04T00:00:00.000000Z", "registry": {"seq": 1}}], ats) == 3
     assert registry_extent([{"at": "2025-01-01T00:00:00.000000Z"}], ats) == 0
 
 

@@ -59,7 +59,7 @@ def test_json_shapes_are_pinned(runner: CliRunner, db: list[str], tmp_path: Path
     assert set(refused) == {"refused", "reasons", "seq", "hash"} and refused["seq"] == 3
     show = _json(runner, [*db, "show", pid, "--json"])
     assert set(show) == {"id", "pathway", "version", "sha256", "title", "state", "stage", "final", "outcome", "data",
-                         "confidential", "entered_at", "due_at", "overdue", "seq", "head", "available"}
+                         "confidential", "types", "entered_at", "due_at", "overdue", "seq", "head", "available"}
     assert {a["trigger"] for a in show["available"]} == {"note", "approve", "decline", "expire"}
     for available in show["available"]:
         assert set(available) == {"trigger", "to", "roles", "requires", "updates"}
