@@ -27,6 +27,7 @@ unnoticed. Everything here is pure; nothing touches the database.
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,22 @@ from pathways.model import ADMIN, CLOCK
 
 from .audit import GENESIS, REGISTRY, Stored, linked
 from .errors import VerificationFailed
+
+#: How long after a registry entry (a revocation, say) an entry may still act under the position before
+#: it: a writer reads the registry once, inside its transaction, and a registry writer's own time is taken
+#: before it commits, so on PostgreSQL the two can cross by the length of a commit; this allows for that
+#: and for clock differences between the engine's hosts, and no more.
+SETTLE = dt.timedelta(seconds=60)
+
+
+def _later(at: str) -> str:
+    """``at`` plus ``SETTLE``, in the engine's format (times compare as text); unparsable stays as it is."""
+    try:
+        moment = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except (TypeError, ValueError):
+        return at
+    return (moment + SETTLE).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
 
 #: The role that may publish pathway versions, besides ``admin``.
 PUBLISHER = "publisher"
@@ -68,6 +85,7 @@ class Registry:
         self._hashes: list[str] = []
         self._ats: list[str] = []
         self._versions: list[int] = []
+        self._settled: list[str] = []
         self._roles: dict[str, list[tuple[int, frozenset[str]]]] = {}
         self.created: dict[str, str] = {}
         self.set_by: dict[str, int] = {}  # user -> seq of the entry that last set their roles
@@ -84,6 +102,11 @@ class Registry:
     def position_at_time(self, at: str) -> int:
         """The last registry seq recorded at or before ``at`` (for entries that do not name one)."""
         return bisect.bisect_right(self._ats, at)
+
+    def position_settled_by(self, at: str) -> int:
+        """The last registry seq recorded at least ``SETTLE`` before ``at``: every entry made at ``at`` had
+        to see it (see ``replay.STALE_AFTER``). Kept as shifted times, so a check costs one bisect."""
+        return bisect.bisect_right(self._settled, at)
 
     def roles(self, name: str, seq: int | None = None) -> frozenset[str] | None:
         """The roles ``name`` held after registry entry ``seq`` (the end by default); None: not a user."""
@@ -130,6 +153,7 @@ class Registry:
         self.seq, self.head = seq, row.hash
         self._hashes.append(row.hash)
         self._ats.append(entry["at"])
+        self._settled.append(_later(entry["at"]))
         self._versions.append(entry["v"])
         return entry
 

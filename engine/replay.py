@@ -38,13 +38,7 @@ from .audit import GENESIS, Stored, linked, salted_hash
 from .deadlines import due_at
 from .errors import VerificationFailed
 from .machines import Compiled
-from .registry import Registry
-
-#: How long after a registry entry (a revocation, say) an entry may still act under the position before
-#: it: a writer reads the registry once, inside its transaction, and a registry writer's own time is taken
-#: before it commits, so on PostgreSQL the two can cross by the length of a commit; this allows for that
-#: and for clock differences between the engine's hosts, and no more.
-STALE_AFTER = dt.timedelta(seconds=60)
+from .registry import SETTLE, Registry
 
 #: Kinds of entry a proposal chain may hold.
 KINDS = ("intake", "transition", "refusal")
@@ -78,9 +72,7 @@ def parse_time(at: str) -> dt.datetime:
     return dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
 
 
-def _earlier(at: str, by: dt.timedelta) -> str:
-    """The timestamp ``by`` before ``at``, in the engine's format (so that it compares as text)."""
-    return (parse_time(at) - by).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
 
 
 def _unsealed(e: dict[str, Any], secrets: Mapping[tuple[int, str], tuple[str, Any]], fail: Callable) -> dict:
@@ -228,10 +220,10 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                     due = due_at(pathway, state, data, parse_time(entered)) or ""
         if kind == "intake":
             due = due_at(pathway, state, data, parse_time(entered)) or ""
-        current = registry.position_at_time(_earlier(at, STALE_AFTER))
+        current = registry.position_settled_by(at)
         if v >= 2 and position < current:  # a grant or revocation takes effect when it is committed
             raise fail(f"the entry acted under registry seq {position}, but registry seq {current} had been "
-                       f"recorded more than {STALE_AFTER.seconds} s before it: a revoked role cannot be used by "
+                       f"recorded more than {SETTLE.seconds} s before it: a revoked role cannot be used by "
                        "naming a position from before the revocation")
         if v >= 2 and (e.get("entered") != entered or (e.get("due") or "") != due):
             raise fail(f"the entry records the stage entered at {e.get('entered')} and due {e.get('due')}, "
