@@ -18,7 +18,11 @@ from .audit import timestamp
 
 
 def add_business_days(start: dt.datetime, days: int) -> dt.datetime:
-    out = start
+    """``days`` weekdays after ``start`` (Saturdays and Sundays skipped). All but the last few are taken as
+    whole weeks: seven days always hold five weekdays and end on the weekday they started on, so the
+    day-by-day count that follows lands where it would have from ``start``."""
+    weeks = (days - 1) // 5 if days > 5 else 0
+    out, days = start + dt.timedelta(weeks=weeks), days - 5 * weeks
     while days > 0:
         out += dt.timedelta(days=1)
         if out.weekday() < 5:

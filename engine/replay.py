@@ -252,9 +252,10 @@ def malformed(e: dict[str, Any]) -> str | None:
     for key in ("kind", "actor", "pathway", "at", "input", "conditions", "attachments"):
         if key not in e:
             return f"'{key}' is missing"
-    for key, types in _TYPES.items():
-        if key in e and not isinstance(e[key], types):
-            return f"'{key}' holds a {type(e[key]).__name__}"
+    for key, value in e.items():
+        types = _TYPES.get(key)
+        if types is not None and not isinstance(value, types):
+            return f"'{key}' holds a {type(value).__name__}"
     for key in ("at", "entered", "due"):
         if isinstance(e.get(key), str) and not _TIME.fullmatch(e[key]):
             return f"'{key}' is not a time as the engine writes it (YYYY-MM-DDTHH:MM:SS.ffffffZ)"

@@ -132,7 +132,10 @@ def parse_canonical(body: bytes) -> Any:
     """
     try:
         value = json.loads(body, parse_int=_int, parse_float=_float, parse_constant=_float)
-        plain = body.isascii() or _plain(value)
+        # Text in NFC, and no character above U+FFFF (no 4-byte UTF-8 sequence), where code-point key order
+        # and RFC 8785's UTF-16 order could differ: then json.dumps gives the RFC 8785 bytes. JSON's quotes
+        # and punctuation never combine with what follows them, so the whole text is NFC iff every string is.
+        plain = body.isascii() or (max(body) < 0xF0 and unicodedata.is_normalized("NFC", body.decode("utf-8")))
     except _NotPlain:
         value, plain = json.loads(body), False
     if plain:
