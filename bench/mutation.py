@@ -60,7 +60,7 @@ SHARDS: dict[str, Shard] = {
     "engine/audit.py": Shard(("tests/test_audit_chain.py", "tests/test_conceal.py", "tests/test_vectors.py",
                               "tests/test_admission.py", "tests/test_tamper.py")),
     "engine/registry.py": Shard(("tests/test_registry_edges.py", "tests/test_registry.py", "tests/test_tamper.py", "tests/test_rebuild.py")),
-    "engine/replay.py": Shard(("tests/test_tamper.py", "tests/test_engine.py", "tests/test_bundle_parity.py")),
+    "engine/replay.py": Shard(("tests/test_replay_edges.py", "tests/test_tamper.py", "tests/test_engine.py", "tests/test_bundle_parity.py")),
     "engine/verification.py": Shard(("tests/test_tamper.py", "tests/test_verify_property.py",
                                      "tests/test_engine.py")),
     "engine/admission.py": Shard(("tests/test_admission.py", "tests/test_engine.py")),
