@@ -64,7 +64,7 @@ SHARDS: dict[str, Shard] = {
     "engine/verification.py": Shard(("tests/test_tamper.py", "tests/test_verify_property.py",
                                      "tests/test_engine.py")),
     "engine/admission.py": Shard(("tests/test_admission.py", "tests/test_engine.py")),
-    "engine/rebuild.py": Shard(("tests/test_rebuild.py", "tests/test_registry.py")),
+    "engine/rebuild.py": Shard(("tests/test_rebuild_edges.py", "tests/test_rebuild.py", "tests/test_registry.py")),
     # being edited elsewhere (December 2026): scored when those land, see bench/MUTANTS.md
     "pathways/evaluation.py": Shard(("tests/test_evaluation.py", "tests/test_engine.py", "tests/test_walk.py")),
     "pathways/yamlsource.py": Shard(("tests/test_validate.py", "tests/test_cli.py")),
