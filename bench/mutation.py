@@ -63,7 +63,7 @@ SHARDS: dict[str, Shard] = {
     "engine/replay.py": Shard(("tests/test_replay_edges.py", "tests/test_tamper.py", "tests/test_engine.py", "tests/test_bundle_parity.py")),
     "engine/verification.py": Shard(("tests/test_tamper.py", "tests/test_verify_property.py",
                                      "tests/test_engine.py")),
-    "engine/admission.py": Shard(("tests/test_admission.py", "tests/test_engine.py")),
+    "engine/admission.py": Shard(("tests/test_admission_edges.py", "tests/test_admission.py", "tests/test_engine.py")),
     "engine/rebuild.py": Shard(("tests/test_rebuild_edges.py", "tests/test_rebuild.py", "tests/test_registry.py")),
     # being edited elsewhere (December 2026): scored when those land, see bench/MUTANTS.md
     "pathways/evaluation.py": Shard(("tests/test_evaluation.py", "tests/test_engine.py", "tests/test_walk.py")),
