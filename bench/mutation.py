@@ -56,15 +56,14 @@ class Shard:
 #: here too: mutmut runs, for each mutant, only the tests that call the mutated function.
 SHARDS: dict[str, Shard] = {
     # the trail's engine (stable since the chain-is-truth rewrite): each against the smallest set of test
-    # files that drives it; the slow concurrency tests and the PostgreSQL-only ones stay out.
-    "engine/audit.py": Shard(("tests/test_audit_chain.py", "tests/test_conceal.py", "tests/test_vectors.py",
-                              "tests/test_admission.py", "tests/test_tamper.py")),
-    "engine/registry.py": Shard(("tests/test_registry_edges.py", "tests/test_registry.py", "tests/test_tamper.py", "tests/test_rebuild.py")),
-    "engine/replay.py": Shard(("tests/test_replay_edges.py", "tests/test_tamper.py", "tests/test_engine.py", "tests/test_bundle_parity.py")),
-    "engine/verification.py": Shard(("tests/test_tamper.py", "tests/test_verify_property.py",
-                                     "tests/test_engine.py")),
-    "engine/admission.py": Shard(("tests/test_admission_edges.py", "tests/test_admission.py", "tests/test_engine.py")),
-    "engine/rebuild.py": Shard(("tests/test_rebuild_edges.py", "tests/test_rebuild.py", "tests/test_registry.py")),
+    # files that drives it (its *_edges file holds the unit tests written for its mutants); the slow
+    # concurrency tests and the PostgreSQL-only ones stay out.
+    "engine/audit.py": Shard(("tests/test_audit_chain.py", "tests/test_conceal.py", "tests/test_vectors.py")),
+    "engine/registry.py": Shard(("tests/test_registry_edges.py", "tests/test_registry.py")),
+    "engine/replay.py": Shard(("tests/test_replay_edges.py", "tests/test_tamper.py")),
+    "engine/verification.py": Shard(("tests/test_tamper.py", "tests/test_rebuild_edges.py", "tests/test_registry.py")),
+    "engine/admission.py": Shard(("tests/test_admission_edges.py", "tests/test_admission.py")),
+    "engine/rebuild.py": Shard(("tests/test_rebuild_edges.py", "tests/test_rebuild.py")),
     # being edited elsewhere (December 2026): scored when those land, see bench/MUTANTS.md
     "pathways/evaluation.py": Shard(("tests/test_evaluation.py", "tests/test_engine.py", "tests/test_walk.py")),
     "pathways/yamlsource.py": Shard(("tests/test_validate.py", "tests/test_cli.py")),
