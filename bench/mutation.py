@@ -61,7 +61,8 @@ SHARDS: dict[str, Shard] = {
     "engine/audit.py": Shard(("tests/test_audit_chain.py", "tests/test_conceal.py", "tests/test_vectors.py")),
     "engine/registry.py": Shard(("tests/test_registry_edges.py", "tests/test_registry.py")),
     "engine/replay.py": Shard(("tests/test_replay_edges.py", "tests/test_tamper.py")),
-    "engine/verification.py": Shard(("tests/test_tamper.py", "tests/test_rebuild_edges.py", "tests/test_registry.py")),
+    "engine/verification.py": Shard(("tests/test_verification_edges.py", "tests/test_tamper.py",
+                                     "tests/test_rebuild_edges.py", "tests/test_registry.py")),
     "engine/admission.py": Shard(("tests/test_admission_edges.py", "tests/test_admission.py")),
     "engine/rebuild.py": Shard(("tests/test_rebuild_edges.py", "tests/test_rebuild.py")),
     # being edited elsewhere (December 2026): scored when those land, see bench/MUTANTS.md
