@@ -145,12 +145,19 @@ def test_only_an_admin_grants(reg: Registry) -> None:
         "kim granted roles to kim without holding 'admin' at that moment")
     assert refused(reg, entry(reg, "user", 7, input={"name": "kim", "roles": ["legal"]})) == (
         "7 granted roles to kim without holding 'admin' at that moment")
+    assert refused(reg, entry(reg, "user", ["ana"], input={"name": "kim", "roles": ["legal"]})) == (
+        "['ana'] granted roles to kim without holding 'admin' at that moment")  # a name that is not a string
 
 
 @pytest.mark.parametrize(("roles", "held"), [(["legal"], "legal"), (["officer"], "legal"), ([], "legal")])
 def test_a_grant_must_add_roles(reg: Registry, roles: list[str], held: str) -> None:
     assert refused(reg, entry(reg, "user", "ana", input={"name": "lee", "roles": roles})) == (
         f"a grant to lee must add roles to those held ({held})")
+
+
+def test_a_grant_that_adds_nothing_lists_every_role_held(reg: Registry) -> None:
+    assert refused(reg, entry(reg, "user", "ana", input={"name": "ana", "roles": ["admin"]})) == (
+        "a grant to ana must add roles to those held (admin, officer)")
 
 
 def test_a_grant_to_a_new_user_of_no_roles_adds_nothing(reg: Registry) -> None:
@@ -226,6 +233,7 @@ def _refusal(reg: Registry, actor: Any, trigger: str, *, reasons: list[str] | No
     ("ana", "users revoke", {"input": {"name": "lee", "roles": ["officer"]}}),  # not held
     ("ana", "users revoke", {"input": {"name": "kim", "roles": []}}),  # not a user
     ("ana", "users revoke", {"input": {"name": 7, "roles": []}}),
+    ("ana", "users revoke", {"input": {"name": ["lee"], "roles": []}}),
     ("ana", "users revoke", {}),
     ("lee", "users add", {}), ("nobody", "users add", {}), ("lee", "rebuild", {}),
     ("nobody", "publish", {}), ("nobody", "intake", {}), ("lee", "publish", {}), ("lee", "advance", {}),
