@@ -89,3 +89,13 @@ def test_refused_inputs_are_the_unknown_and_the_invalid_ones() -> None:
     a = admit(MINI_P, "review", "note", actor="lee", roles=["legal"], rationale=None,
               updates={"notes": "ok", "value": "12,000"}, attached=False)
     assert (a.bad_inputs, a.updates, a.inputs_ok, a.reasons) == ((), {"notes": "ok", "value": "12000"}, True, [])
+
+
+@pytest.mark.parametrize("rationale", ["", None])
+def test_a_trigger_that_requires_a_rationale_is_refused_without_one(rationale: Any) -> None:
+    a = admit(MINI_P, "review", "approve", actor="lee", roles=["legal"], rationale=rationale, updates={},
+              attached=False)
+    assert (a.reasons, a.role, a.inputs_ok) == (["'approve' requires a written rationale (--rationale)"], "legal", True)
+    a = admit(MINI_P, "submitted", "screen", actor="ana", roles=["officer"], rationale=rationale, updates={},
+              attached=False)
+    assert (a.reasons, a.role) == ([], "officer")
