@@ -59,6 +59,8 @@ def test_every_edited_cache_row_is_rewritten_and_named(city: Engine, db_url: str
          "UPDATE pathway_versions SET title='Retitled' WHERE pathway_id='other'",
          "INSERT INTO pathway_versions SELECT 'ghost', version, sha256, source, title, published_at, published_by "
          "FROM pathway_versions WHERE pathway_id='other'",
+         "INSERT INTO pathway_versions SELECT pathway_id, 9, sha256, source, title, published_at, published_by "
+         "FROM pathway_versions WHERE pathway_id='mini' AND version=2",
          "UPDATE users SET roles='[\"admin\",\"legal\"]', created_at='2020-01-01T00:00:00.000000Z' WHERE name='lee'",
          "INSERT INTO users VALUES ('aaron', '[\"admin\"]', '2026-01-01T00:00:00.000000Z')",
          "UPDATE meta SET value='ff' WHERE key='registry_head'",
@@ -73,6 +75,7 @@ def test_every_edited_cache_row_is_rewritten_and_named(city: Engine, db_url: str
     assert done.changed == [
         {"table": "pathway_versions", "key": "other v1", "columns": ["title"]},
         {"table": "pathway_versions", "key": "ghost v1", "columns": ["(row removed)"]},
+        {"table": "pathway_versions", "key": "mini v9", "columns": ["(row removed)"]},
         {"table": "users", "key": "aaron", "columns": ["(row removed)"]},
         {"table": "users", "key": "lee", "columns": ["created_at", "roles"]},
         {"table": "meta", "key": "registry_head", "columns": ["value"]},
@@ -83,6 +86,9 @@ def test_every_edited_cache_row_is_rewritten_and_named(city: Engine, db_url: str
         {"table": "meta", "key": "next_id:mini", "columns": ["value"]},
         {"table": "meta", "key": "next_id:other", "columns": ["value"]},
     ]
+    conn = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+    assert sorted(conn.execute("SELECT pathway_id, version FROM pathway_versions")) == [("mini", 2), ("other", 1)]
+    conn.close()
     found = [(r.chain, r.error.reason) for r in city.verify(raise_on_failure=False) if r.error]
     assert found == [(REGISTRY, "the rules of mini v1 published here are missing from the database "
                                 "(pathway_versions)")]  # the one thing a chain cannot give back
@@ -161,6 +167,13 @@ def test_a_registry_that_does_not_verify_from_its_first_entry_refuses(city: Engi
     assert refused.value.reasons == [
         "the registry chain does not verify (registry seq 1: stored bytes hash to "
         f"{_leaf(db_url)}, but the entry records 00: the entry was altered): the caches cannot be derived from it"]
+
+
+def test_a_registry_broken_at_its_first_entry_refuses_even_without_proposals(mini: Engine, db_url: str) -> None:
+    _sql(db_url, *[f"DROP TRIGGER {name}" for name in _triggers(db_url, "audit_log")],
+         "UPDATE audit_log SET hash='00' WHERE chain='registry' AND seq=1")
+    with pytest.raises(Refused, match=r"^refused: the registry chain does not verify \(registry seq 1: "):
+        rebuild(mini, actor="ana")
 
 
 def _leaf(db_url: str) -> str:
