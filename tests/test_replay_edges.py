@@ -22,7 +22,7 @@ from engine.replay import Derived, parse_time, replay
 from pathways import loads
 
 #: mini, with guards that read every part of the context the replay rebuilds: days in stage, id, stage,
-#: actor and roles, the rationale, the inputs and the time.
+#: actor and roles, the rationale (none: ""), the inputs and the time; and a note needs an attached document.
 YAML = MINI.read_text().replace(
     "      - check: proposal.value <= pathway.limits.max_value\n",
     "      - check: proposal.days_in_stage == 1 && proposal.id == 'mini-0001' && proposal.state == 'review'\n"
@@ -34,8 +34,8 @@ YAML = MINI.read_text().replace(
     "      - check: proposal.value <= pathway.limits.max_value\n",
 ).replace(
     "    updates: [notes, value]\n    requires: [notes]\n",
-    "    updates: [notes, value]\n    requires: [notes]\n    when:\n"
-    "      - check: input.notes == 'site visit' && proposal.value < 99999\n"
+    "    updates: [notes, value]\n    requires: [notes, attachment]\n    when:\n"
+    "      - check: input.notes == 'site visit' && proposal.value < 99999 && input.rationale == ''\n"
     "        message: notes are a site visit\n",
 )
 P1, P2 = "mini-0001", "mini-0002"
@@ -51,6 +51,8 @@ class World:
     def replay(self, chain: str, rows: list[Stored] | None = None, *, secrets: dict | None = None,
                files: Callable[[dict], str | None] | None = None) -> Derived:
         def rules(ref: dict[str, Any], seq: int) -> Compiled:
+            if ref.get("version") == 99:
+                raise VerificationFailed(chain, seq, "the rules it is pinned to were never published")
             return self.compiled
 
         extra = {"files": files} if files is not None else {}
@@ -83,7 +85,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     eng.advance(P1, "screen", actor="ana")
     with pytest.raises(Refused):
         eng.advance(P1, "approve", actor="ana", rationale="ok")
-    eng.advance(P1, "note", actor="lee", updates={"notes": "site visit", "value": "13000"})
+    plan = tmp_path_factory.mktemp("files") / "plan.pdf"
+    plan.write_bytes(b"%PDF-1.4 site plan")
+    eng.advance(P1, "note", actor="lee", updates={"notes": "site visit", "value": "13000"}, attachments=[plan])
     clock.advance(days=1)
     eng.advance(P1, "approve", actor="lee", rationale="ok")
     eng.intake("mini", {**MINI_DATA, "value": "30000"}, actor="ana")
@@ -405,10 +409,34 @@ def test_each_entry_records_when_the_stage_was_entered_and_is_due(world: World, 
                                                                        (*recorded, *replayed))))
 
 
+def test_the_rules_are_asked_for_at_the_intakes_seq(world: World) -> None:
+    rows = forged(world.rows[P1], 1, lambda e: {**e, "pathway": {**e["pathway"], "version": 99}})
+    assert world.finding(P1, rows) == (1, "the rules it is pinned to were never published")
+
+
+def test_an_entry_without_a_trigger_is_judged_as_the_empty_trigger(world: World) -> None:
+    rows = forged(world.rows[P1], 2, without("trigger"))
+    assert world.finding(P1, rows) == (2, "'' was recorded as done, but the rules refuse it: '' is not a trigger of "
+                                          "pathway 'mini'")
+
+
+def test_a_trigger_that_requires_a_document_needs_one_attached(world: World) -> None:
+    rows = forged(world.rows[P1], 4, {"attachments": []})
+    assert world.finding(P1, rows) == (4, "'note' was recorded as done, but the rules refuse it: 'note' requires "
+                                          "an attached document (--attach FILE)")
+
+
+def test_every_problem_with_the_intake_data_is_named(world: World) -> None:
+    rows = forged(world.rows[P1], 1, lambda e: {**e, "input": {"value": "a lot", "pricing": e["input"]["pricing"]}})
+    assert world.finding(P1, rows) == (1, "the intake's data is not what the rules accept: value: 'a lot' is not a "
+                                          "number (write a plain decimal amount, e.g. 12000.50 or 12,000.50); "
+                                          "vendor: required by pathway 'mini' (string)")
+
+
 def test_version_1_entries_record_no_stage_dates(world: World) -> None:
     rows = world.rows[P1]
     for seq in range(1, 6):
-        rows = forged(rows, seq, lambda e: {k: v for k, v in e.items() if k not in ("entered", "due")} | {"v": 1})
+        rows = forged(rows, seq, lambda e: {k: v for k, v in e.items() if k not in ("entered", "due", "v")})
     d = world.replay(P1, rows)
     assert (d.state, d.due_at, d.entered_at) == ("approved", None, world.entry(P1, 5)["at"])
 
