@@ -8,6 +8,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -444,3 +445,34 @@ def test_version_1_entries_record_no_stage_dates(world: World) -> None:
 def test_salted_hash_of_the_kept_value_is_what_the_entry_shows(world: World) -> None:
     salt, value = world.secrets[P1][(1, "pricing")]
     assert world.entry(P1, 1)["input"]["pricing"] == {"salted_sha256": salted_hash(value, salt)}
+
+
+def test_the_clock_never_fires_in_a_stage_without_a_due_time(tmp_path: Path) -> None:
+    """review is due at the end of the ``closes`` day; with no ``closes`` recorded it has no due time, and a
+    clock entry firing its deadline is a finding."""
+    text = (MINI.read_text().replace("  notes: {type: text}\n", "  notes: {type: text}\n  closes: {type: date}\n")
+            .replace("deadline: {calendar_days: 30, on_expiry: expire}",
+                     "deadline: {until: closes, on_expiry: expire}"))
+    eng = Engine(f"sqlite:///{tmp_path / 'until.db'}", clock=FakeClock())
+    try:
+        eng.add_user("ana", ["officer"])
+        rules = loads(text, "<mini until closes>")
+        eng.publish(rules, actor="ana")
+        pid = eng.intake("mini", MINI_DATA, actor="ana")
+        eng.advance(pid, "screen", actor="ana")
+        registry = Registry()
+        for e in eng.entries(REGISTRY):
+            registry.append(Stored(e.seq, e.hash, bytes(e.body)))
+        rows = [Stored(e.seq, e.hash, bytes(e.body)) for e in eng.entries(pid)]
+        secrets = {(s["seq"], s["field"]): (s["salt"], s["value"]) for s in eng.secrets(pid)}
+    finally:
+        eng.close()
+    screen = json.loads(rows[1].body)
+    assert screen["due"] is None
+    at = "2026-06-01T00:00:00.000000Z"
+    fired = {**screen, "seq": 3, "prev": rows[1].hash, "at": at, "actor": "clock", "role": "clock",
+             "trigger": "expire", "from": "review", "to": "expired", "rationale": "deadline passed", "entered": at}
+    body, digest = seal(fired)
+    w = World(registry, compile_pathway(rules), {pid: [*rows, Stored(3, digest, body)]}, {pid: secrets})
+    assert w.finding(pid, w.rows[pid]) == (3, f"the clock fired 'expire' at {at}, before the stage was due (the "
+                                              "stage has no deadline)")
