@@ -448,11 +448,14 @@ def test_salted_hash_of_the_kept_value_is_what_the_entry_shows(world: World) -> 
 
 
 def test_the_clock_never_fires_in_a_stage_without_a_due_time(tmp_path: Path) -> None:
-    """review is due at the end of the ``closes`` day; with no ``closes`` recorded it has no due time, and a
-    clock entry firing its deadline is a finding."""
+    """submitted and review are due at the end of the ``closes`` day; with no ``closes`` recorded neither has
+    a due time (the intake and the screening replay so), and a clock entry firing review's deadline is a
+    finding."""
     text = (MINI.read_text().replace("  notes: {type: text}\n", "  notes: {type: text}\n  closes: {type: date}\n")
             .replace("deadline: {calendar_days: 30, on_expiry: expire}",
-                     "deadline: {until: closes, on_expiry: expire}"))
+                     "deadline: {until: closes, on_expiry: expire}")
+            .replace("deadline: {business_days: 10, on_expiry: escalate}",
+                     "deadline: {until: closes, on_expiry: escalate}"))
     eng = Engine(f"sqlite:///{tmp_path / 'until.db'}", clock=FakeClock())
     try:
         eng.add_user("ana", ["officer"])
@@ -468,7 +471,7 @@ def test_the_clock_never_fires_in_a_stage_without_a_due_time(tmp_path: Path) -> 
     finally:
         eng.close()
     screen = json.loads(rows[1].body)
-    assert screen["due"] is None
+    assert json.loads(rows[0].body)["due"] is None and screen["due"] is None
     at = "2026-06-01T00:00:00.000000Z"
     fired = {**screen, "seq": 3, "prev": rows[1].hash, "at": at, "actor": "clock", "role": "clock",
              "trigger": "expire", "from": "review", "to": "expired", "rationale": "deadline passed", "entered": at}
