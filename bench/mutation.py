@@ -58,7 +58,8 @@ SHARDS: dict[str, Shard] = {
     # the trail's engine (stable since the chain-is-truth rewrite): each against the smallest set of test
     # files that drives it (its *_edges file holds the unit tests written for its mutants); the slow
     # concurrency tests and the PostgreSQL-only ones stay out.
-    "engine/audit.py": Shard(("tests/test_audit_chain.py", "tests/test_conceal.py", "tests/test_vectors.py")),
+    "engine/audit.py": Shard(("tests/test_audit_edges.py", "tests/test_audit_chain.py", "tests/test_conceal.py",
+                              "tests/test_vectors.py")),
     "engine/registry.py": Shard(("tests/test_registry_edges.py", "tests/test_registry.py")),
     "engine/replay.py": Shard(("tests/test_replay_edges.py", "tests/test_tamper.py")),
     "engine/verification.py": Shard(("tests/test_verification_edges.py", "tests/test_tamper.py",
