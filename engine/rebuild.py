@@ -69,8 +69,11 @@ def rebuild(engine: Engine, *, actor: str, rules: Iterable[Pathway] = ()) -> Reb
             changed = _rules(conn, reg, offered) + _users(conn, reg) + _registry_head(conn, reg)
             derived = derive(conn, compiled=engine._compiled, keep=True)
             changed += _proposals(conn, derived.proposals) + _counters(conn, derived.counters)
+            removed = {c["key"] for c in changed if c["table"] == "proposals" and c["columns"][0].startswith(
+                "(row removed")}
             unrecoverable = [f"{r.chain} seq {r.error.seq}: {r.error.reason}" for r in derived.reports
-                             if r.error is not None and r.chain != REGISTRY and r.chain not in derived.proposals]
+                             if r.error is not None and r.chain != REGISTRY and r.chain not in derived.proposals
+                             and r.chain not in removed]
             engine._registry(conn, "rebuild", actor, input={"changed": changed, "unrecoverable": len(unrecoverable)})
             engine._reg = type(engine._reg)()  # the in-memory replay is rebuilt on the next write
     if refused:

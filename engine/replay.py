@@ -182,10 +182,14 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
             t = pathway.transition(state, trigger)
             conditions: list[dict[str, Any]] = []
             if t is not None and t.guards and admission.inputs_ok:
-                context = compiled.context(data, proposal_id=chain, state=state,
-                                           days_in_stage=(now - parse_time(entered)).days, inputs=admission.updates,
-                                           rationale=e.get("rationale") or "", actor=actor,
-                                           roles=sorted(roles or ()), now=now)
+                try:
+                    context = compiled.context(data, proposal_id=chain, state=state,
+                                               days_in_stage=(now - parse_time(entered)).days,
+                                               inputs=admission.updates, rationale=e.get("rationale") or "",
+                                               actor=actor, roles=sorted(roles or ()), now=now)
+                except (ValueError, ArithmeticError):  # a recorded value that is not of its field's type
+                    raise fail("a value recorded on this proposal cannot be read as its field's type, so its "
+                               "rules cannot be re-evaluated") from None
                 results = compiled.guards.run(t, context)
                 conditions = [r.as_entry() for r in results]
                 reasons += [r.reason() for r in results if not r.result]
@@ -236,7 +240,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
 
 #: The type each key of an entry must have when present (None allowed where the format has nulls).
 _TYPES: dict[str, tuple[type, ...]] = {
-    "kind": (str,), "actor": (str,), "role": (str, type(None)), "trigger": (str, type(None)),
+    "kind": (str,), "actor": (str,), "at": (str,), "role": (str, type(None)), "trigger": (str, type(None)),
     "from": (str, type(None)), "to": (str, type(None)), "pathway": (dict,), "conditions": (list,),
     "rationale": (str, type(None)), "input": (dict,), "attachments": (list,), "reasons": (list,),
     "registry": (dict, type(None)), "entered": (str,), "due": (str, type(None)), "refused_inputs": (list,),
@@ -276,7 +280,7 @@ def _position(e: dict[str, Any], registry: Registry, fail: Callable) -> int:
     if named is None and e.get("v", 1) < 2:  # entry version 1: the registry as it stood at the entry's time
         return registry.position_at_time(e["at"])
     seq, head = (named.get("seq"), named.get("head")) if isinstance(named, dict) else (None, None)
-    if type(seq) is not int or registry.hash_at(seq) != head:
+    if type(seq) is not int or not isinstance(head, str) or registry.hash_at(seq) != head:
         raise fail(f"the entry acted under registry entry {seq} ({head}), which the registry no longer holds: "
                    "registry entries it relied on were removed or replaced")
     return seq

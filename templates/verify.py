@@ -542,7 +542,7 @@ TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 #: the engine's replay allows: a commit's length, and clock differences between the engine's hosts).
 STALE_AFTER = datetime.timedelta(seconds=60)
 #: The type each key of an entry must have when present.
-TYPES = {"kind": (str,), "actor": (str,), "role": (str, type(None)), "trigger": (str, type(None)),
+TYPES = {"kind": (str,), "actor": (str,), "at": (str,), "role": (str, type(None)), "trigger": (str, type(None)),
          "from": (str, type(None)), "to": (str, type(None)), "pathway": (dict,), "conditions": (list,),
          "rationale": (str, type(None)), "input": (dict,), "attachments": (list,), "reasons": (list,),
          "registry": (dict, type(None)), "entered": (str,), "due": (str, type(None)), "refused_inputs": (list,)}

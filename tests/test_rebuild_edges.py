@@ -97,8 +97,6 @@ def test_every_edited_cache_row_is_rewritten_and_named(city: Engine, db_url: str
     assert city.intake("other", MINI_DATA, actor="ana") == "other-0002"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a proposal row without entries is removed, and still listed as not "
-                   "restored (the list is taken from the replay before the removal)")
 def test_a_row_without_a_chain_is_removed_and_not_listed_as_unrestored(city: Engine, db_url: str) -> None:
     _sql(db_url, "INSERT INTO proposals SELECT 'mini-0009', pathway_id, version, sha256, state, data, seq, head, "
                  "created_at, entered_at, due_at FROM proposals WHERE id='other-0001'")
