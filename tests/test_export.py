@@ -222,7 +222,10 @@ def test_private_bundle_holds_secrets_and_kept_files(record: Record, private_bun
     assert names == sorted(["README.txt", "manifest.json", "pathway.json", "registry.jsonl", "report.html",
                             "secrets.json", "trail.jsonl", "verify.py", *(f"attachments/{sha}" for sha in kept)])
     secrets = json.loads((private_bundle / "secrets.json").read_text(encoding="utf-8"))["secrets"]
-    assert [(s["seq"], s["field"], s["value"]) for s in secrets] == [(1, "pricing", PRICING), (4, "pricing", REVISED)]
+    assert [(s["seq"], s["field"], s["value"]) for s in secrets if s["field"] == "pricing"] == [
+        (1, "pricing", PRICING), (4, "pricing", REVISED)]
+    assert [(s["seq"], s["field"], s["value"]) for s in secrets if s["field"].startswith(":")] == [
+        (1, ":attachment-1", "legend.pdf"), (3, ":attachment-1", "draft-award.pdf"), (6, ":attachment-1", "award.pdf")]
 
 
 def test_verify_py_is_the_shipped_file_and_stdlib_only(private_bundle: Path) -> None:
@@ -438,15 +441,21 @@ def test_public_report_says_what_was_withheld_and_why(public_bundle: Path) -> No
     assert all(a["included"] is False for a in m["attachments"])
 
 
-def test_public_export_refused_when_a_value_was_typed_into_a_rationale(engine: Any, clock: FakeClock,
-                                                                       tmp_path: Path) -> None:
-    from engine.export import DisclosureRisk, export
+def test_a_value_typed_into_a_rationale_is_refused_and_withheld_so_the_public_export_goes_out(
+        engine: Any, clock: FakeClock, tmp_path: Path) -> None:
+    """It used to be recorded in the hashed entry, and every public export refused for good."""
+    from engine import Refused
+    from engine.export import export
 
-    rec = build_record(engine, clock, tmp_path / "input", rationale=f"Accepted at {REVISED}")
-    with pytest.raises(DisclosureRisk, match="the value of confidential 'pricing' \\(entry 4\\) appears in"):
-        export(engine, rec.proposal, tmp_path / "public", public=True)
-    assert not (tmp_path / "public").exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".public.")]
+    with pytest.raises(Refused, match=r"the rationale quotes a confidential value \(pricing\)"):
+        build_record(engine, clock, tmp_path / "input", rationale=f"Accepted at {REVISED}")
+    pid = "mini-0001"
+    last = engine.history(pid)[-1]
+    assert last["kind"] == "refusal" and set(last["rationale"]) == {"salted_sha256"}
+    assert last["withheld"] == [{"what": "rationale", "quotes": ["pricing"]}]
+    engine.verify([pid])  # the replay accepts the refusal on its recorded ground
+    folder = export(engine, pid, tmp_path / "public", public=True).folder
+    assert not any(REVISED.encode() in p.read_bytes() for p in folder.rglob("*") if p.is_file())
 
 
 # --- export refuses what it cannot vouch for ----------------------------------------------------
