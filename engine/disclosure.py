@@ -33,16 +33,18 @@ text refuses every export for nothing, so a value is searched when it is
   occurs by chance, and where it does it is worth a look;
 - a date always (a full date with its year is specific);
 - text when it has 4 or more characters (whitespace aside) and is not a
-  common word (:data:`COMMON_WORDS`) nor a phrase the published rules
-  themselves contain (the rules are public: a value they spell says nothing
-  about the proposal); text shorter than 8 characters only as a whole word
+  common word (:data:`COMMON_WORDS`); text shorter than 8 characters only as a whole word
   (``Acme`` but not inside ``Acmeville`` or a hex hash), longer text
   anywhere;
 - booleans and enum values never (two values, or values the rules list).
 
 A confidential value equal to a value the record shows in a non-confidential
 field of the same proposal is not searched: the rules publish it under that
-field (the award amount of a Swiss challenge equals the matched offer).
+field (the award amount of a Swiss challenge equals the matched offer). Nor
+is a value the published rules themselves spell (a cap of 50000, a stage
+name): the rules are public and travel in every bundle, so it says nothing
+about the proposal. A bundle's ``verify.py`` is not searched: it is the
+shipped checker, byte for byte the same in every bundle (a test holds it so).
 
 :func:`quotes` applies the same needles to staff free text when it is
 recorded: a rationale or an attachment's name that quotes a confidential
@@ -279,7 +281,7 @@ def needles(pathway: Any, secrets: Iterable[Mapping[str, Any]], *, public: Itera
     the published rules' own text (``pathway.source``) exempts text it contains.
     """
     shown = _public_values(public)
-    known = _norm(getattr(pathway, "source", "") or "")
+    known = (getattr(pathway, "source", "") or "").casefold()
     out: list[Needle] = []
     for s in secrets:
         name, seq = s["field"], s["seq"]
@@ -291,8 +293,11 @@ def needles(pathway: Any, secrets: Iterable[Mapping[str, Any]], *, public: Itera
         if all(_norm(str(i)) in shown or (_decimal(i) is not None and format(_decimal(i).normalize(), "f") in shown)
                for i in items if i is not None):
             continue
-        for what, pattern in value_patterns(value, _kind(pathway, name), known=known):
-            out.append(Needle(name, seq, f"{what} {_describe(name)} (entry {seq})", re.compile(pattern)))
+        for what, pattern in value_patterns(value, _kind(pathway, name)):
+            compiled = re.compile(pattern)
+            if known and compiled.search(known):
+                continue  # the published rules spell it (a cap, a stage name): public, and in every bundle
+            out.append(Needle(name, seq, f"{what} {_describe(name)} (entry {seq})", compiled))
     return out
 
 
