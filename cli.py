@@ -26,6 +26,7 @@ from pathways.errors import PathwaysError, UsageError
 if TYPE_CHECKING:
     from engine import Engine
     from pathways import Pathway
+    from pathways.city import City
 
 DEFAULT_DB = "sqlite:///pathways.db"
 
@@ -150,6 +151,16 @@ def _engine(ctx: click.Context, *, create: bool = False) -> Engine:
     return obj["engine"]
 
 
+def _city(ctx: click.Context) -> City:
+    """The city's settings, read once (times and amounts in text output are shown in its zone and currency)."""
+    from pathways.city import load
+
+    obj = ctx.find_root().obj
+    if obj.get("city") is None:
+        obj["city"] = load(obj.get("city_file"))
+    return obj["city"]
+
+
 def _pathway(ctx: click.Context, ref: str) -> Pathway:
     """A definition file, or else the latest published version of that id."""
     from pathways import load
@@ -186,17 +197,20 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="procurement-pathways", prog_name="pathways", message="%(prog)s %(version)s")
 @click.option("--db", envvar="PATHWAYS_DB", default=DEFAULT_DB, show_default=True, metavar="URL",
               help="Database URL: sqlite:///FILE or postgresql://... (or $PATHWAYS_DB).")
+@click.option("--city", "city_file", envvar="PATHWAYS_CITY", metavar="FILE",
+              help="The city's settings (name, time zone, currency); default ./city.yaml, else Austin's.")
 @click.pass_context
-def cli(ctx: click.Context, db: str) -> None:
+def cli(ctx: click.Context, db: str, city_file: str | None) -> None:
     """Run alternative procurement pathways with an audit trail legal can verify.
 
     \b
     Start here:   pathways demo
     Check a file: pathways validate definitions/
     """
-    ctx.obj = {"db": db, "engine": None}
+    ctx.obj = {"db": db, "engine": None, "city_file": city_file, "city": None}
 
 
 # --- definitions -------------------------------------------------------------
@@ -215,6 +229,8 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
     Example: pathways validate definitions/
     """
     from pathways import Problem, check_file, expand
+    from pathways.city import check as check_city
+    from pathways.load import CITY_FILE
 
     problems: list[Problem] = []
     results = []
@@ -225,11 +241,20 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
         unreadable = True
         problems.append(Problem(path, 1, 1, "error", error.message.removeprefix(f"{path}: ")))
 
+    cities = []
     for raw in paths:
+        city = Path(raw) / CITY_FILE if Path(raw).is_dir() else Path(raw)
+        if city.name == CITY_FILE and city.is_file():  # the city's settings: checked as such, not as a pathway
+            found = check_city(city.read_text(encoding="utf-8", errors="replace"), str(city))[1]
+            problems.extend(found)
+            cities.append(city)
+            if not Path(raw).is_dir():
+                continue
         try:
             files = expand([raw])
         except UsageError as error:
-            unusable(raw, error)
+            if not cities or cities[-1].parent != Path(raw):
+                unusable(raw, error)
             continue
         for path in files:
             try:
@@ -249,9 +274,12 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
             if pathway is not None:
                 click.echo(f"ok  {path}  ({pathway.id} v{pathway.version}, {len(pathway.stages)} stages, "
                            f"sha256 {pathway.sha256[:12]})")
+        for city in cities:
+            if not any(p.path == str(city) and p.severity == "error" for p in problems):
+                click.echo(f"ok  {city}  (the city's settings)")
     warnings = len(problems) - len(errors)
     if not as_json:
-        click.echo(f"{len(results)} file(s): {len(errors)} error(s), {warnings} warning(s)", err=True)
+        click.echo(f"{len(results) + len(cities)} file(s): {len(errors)} error(s), {warnings} warning(s)", err=True)
     if errors:
         sys.exit(2 if unreadable else 1)
 
@@ -271,6 +299,46 @@ def graph(ctx: click.Context, pathway: str, fmt: str) -> None:
 
     p = _pathway(ctx, pathway)
     click.echo(diagrams.mermaid(p) if fmt == "mermaid" else diagrams.dot(p), nl=False)
+
+
+@cli.command()
+def definitions() -> None:
+    """Print the folder of the shipped pathway definitions (installed with the package).
+
+    \b
+    Example: pathways validate "$(pathways definitions)"
+             cp "$(pathways definitions)/pilot.yaml" my-pilot.yaml
+    """
+    from pathways.resources import definitions as shipped
+
+    click.echo(str(shipped()))
+
+
+@cli.command()
+@click.argument("pathway", metavar="PATH|ID")
+@click.pass_context
+def sample(ctx: click.Context, pathway: str) -> None:
+    """Print a sample intake data file for a pathway, every field explained.
+
+    PATH is a definition file; an ID is the version published in --db, or
+    else the shipped definition of that id.
+
+    \b
+    Example: pathways sample pilot > proposal.yaml
+             pathways intake pilot --data proposal.yaml --as ana
+    """
+    from pathways import load
+    from pathways.resources import definitions as shipped
+    from pathways.sample import sample as make
+
+    try:
+        p = _pathway(ctx, pathway)
+    except UsageError:  # no database, or not published there: the shipped definition, if there is one
+        candidate = shipped().joinpath(f"{pathway}.yaml")
+        if not candidate.is_file():
+            raise
+        p = load(str(candidate))
+    click.echo(make(p), nl=False)
 
 
 @cli.command()
@@ -505,13 +573,17 @@ def show(ctx: click.Context, proposal_id: str, as_json: bool) -> None:
     if as_json:
         _emit(s)
         return
+    from pathways.display import local_time, money
+
+    city = _city(ctx)
     click.echo(_term(f"{s['id']}  {s['title']} (v{s['version']})"))
-    status = f"[{s['outcome']}]" if s["final"] else (f"due {s['due_at']}" + (" OVERDUE" if s["overdue"] else "")
-                                                     if s["due_at"] else "")
+    due = f"due {local_time(s['due_at'], city.zone)}" + (" OVERDUE" if s["overdue"] else "") if s["due_at"] else ""
+    status = f"[{s['outcome']}]" if s["final"] else due
     click.echo(_term(f"stage: {s['state']}  {status}"))
     for key, value in s["data"].items():
         mark = " (confidential)" if key in s["confidential"] else ""
-        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        shown = money(value, city.currency) if s["types"].get(key) == "money" else \
+            value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         click.echo(_continued(f"  {key}: ", shown) + mark)
     if s["available"]:
         click.echo("next:")
@@ -535,8 +607,11 @@ def list_(ctx: click.Context, pathway: str | None, state: str | None, overdue: b
     if as_json:
         _emit(rows)
         return
+    from pathways.display import local_time
+
+    zone = _city(ctx).zone
     for r in rows:
-        due = (" OVERDUE" if r["overdue"] else f" due {r['due_at']}") if r["due_at"] else ""
+        due = (" OVERDUE" if r["overdue"] else f" due {local_time(r['due_at'], zone)}") if r["due_at"] else ""
         click.echo(_term(f"{r['id']:<20} {r['pathway']} v{r['version']}  {r['state']}{due}"))
 
 
@@ -555,14 +630,39 @@ def history(ctx: click.Context, proposal_id: str, as_json: bool) -> None:
     if as_json:
         _emit([{**{k: e.get(k) for k in keys}, **{k: v for k, v in e.items() if k not in keys}} for e in entries])
         return
+    from pathways.display import local_time
+
+    zone = _city(ctx).zone
     for e in entries:
-        move = f"{e['from'] or ''} -> {e['to'] or ''}" if e["kind"] != "refusal" else f"{e['trigger']} REFUSED"
-        trig = f" {e['trigger']}" if e["trigger"] and e["kind"] != "refusal" else ""
-        click.echo(_term(f"{e['seq']:>4} {e['at']} {e['kind']:<10} {e['actor']} ({e['role'] or '-'}){trig}  {move}"))
+        click.echo(_term(f"{e['seq']:>4} {local_time(e['at'], zone)} {e['kind']:<10} {e['actor']} ({e['role'] or '-'})"
+                         f"{_what_happened(e)}"))
+        for name, value in (e.get("input") or {}).items() if e["kind"] in ("intake", "transition", "refusal") else ():
+            shown = "(confidential: salted hash only)" if isinstance(value, dict) and "salted_sha256" in value \
+                else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            click.echo(_continued(f"       set {name}: ", str(shown)))
+        for a in e.get("attachments") or []:
+            click.echo(_term(f"       attached {a.get('name')} ({a.get('size')} bytes, sha256 {a.get('sha256')})"))
         if e.get("rationale"):
             click.echo(_continued("       rationale: ", e["rationale"]))
         for r in e.get("reasons", []):
             click.echo(_continued("       reason: ", r))
+
+
+def _what_happened(e: dict[str, Any]) -> str:
+    """The one-line gist of an entry: a move, a refusal, a grant, a publication."""
+    kind, pathway = e["kind"], e.get("pathway") or {}
+    if kind == "refusal":
+        return f"  {e['trigger']} REFUSED" + (f" (from {e['from']})" if e.get("from") else "")
+    if kind in ("user", "revoke"):
+        target = e.get("input") or {}
+        verb = "now holds" if kind == "user" else "now holds (revoked " + ", ".join(target.get("revoked", [])) + ")"
+        return f"  {target.get('name')} {verb}: {', '.join(target.get('roles', [])) or 'no roles'}"
+    if kind == "publish":
+        return f"  published {pathway.get('id')} v{pathway.get('version')} (sha256 {pathway.get('sha256')})"
+    if kind == "rebuild":
+        return f"  rebuilt the tables from the trail: {len((e.get('input') or {}).get('changed', []))} row(s)"
+    trigger = f" {e['trigger']}" if e.get("trigger") else ""
+    return f"{trigger}  {e.get('from') or ''} -> {e.get('to') or ''}"
 
 
 @cli.command()

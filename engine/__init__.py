@@ -4,7 +4,7 @@ over :class:`Engine`.
 """
 
 from .audit import GENESIS, LEAF_PREFIX, leaf_hash, verify_chain
-from .errors import Conflict, DisclosureRisk, InvalidData, Refused, VerificationFailed
+from .errors import Conflict, DisclosureRisk, InvalidData, Refused, Tampered, VerificationFailed
 from .runtime import Engine
 from .verification import ChainReport
 
@@ -17,6 +17,7 @@ __all__ = [
     "Engine",
     "InvalidData",
     "Refused",
+    "Tampered",
     "VerificationFailed",
     "leaf_hash",
     "verify_chain",

@@ -67,6 +67,7 @@ class Registry:
         self.head = GENESIS
         self._hashes: list[str] = []
         self._ats: list[str] = []
+        self._versions: list[int] = []
         self._roles: dict[str, list[tuple[int, frozenset[str]]]] = {}
         self.created: dict[str, str] = {}
         self.set_by: dict[str, int] = {}  # user -> seq of the entry that last set their roles
@@ -129,6 +130,7 @@ class Registry:
         self.seq, self.head = seq, row.hash
         self._hashes.append(row.hash)
         self._ats.append(entry["at"])
+        self._versions.append(entry["v"])
         return entry
 
     def _judge(self, e: dict[str, Any]) -> dict[str, frozenset[str]]:
@@ -137,6 +139,15 @@ class Registry:
 
         def bad(reason: str) -> VerificationFailed:
             return VerificationFailed(REGISTRY, seq, reason)
+
+        if type(v) is not int or v not in (1, 2) or not isinstance(kind, str) or not isinstance(actor, str):
+            raise bad("the entry is malformed: its format version, kind or actor is not one the engine writes")
+        for key, types in (("input", (dict, type(None))), ("pathway", (dict, type(None))),
+                           ("reasons", (list, type(None)))):
+            if not isinstance(e.get(key), types):
+                raise bad(f"the entry is malformed: '{key}' holds a {type(e.get(key)).__name__}")
+        if self._ats and v < self._versions[-1]:
+            raise bad(f"the entry is in format version {v}, older than the entry before it")
 
         if not isinstance(e.get("at"), str):
             raise bad("the entry has no time")

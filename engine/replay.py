@@ -26,6 +26,7 @@ compares the two and ``rebuild`` writes it. Pure: the caller reads the rows.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -98,7 +99,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
     raises a finding at ``seq``); ``files(ref)`` says what is wrong with an
     attachment's stored content, or None when it is there intact.
     """
-    prev, seq = GENESIS, 0
+    prev, seq, version = GENESIS, 0, 1
     compiled: Compiled | None = None
     state = entered = due = created = ""
     data: dict[str, Any] = {}
@@ -112,9 +113,15 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
         def fail(reason: str, seq: int = seq) -> VerificationFailed:
             return VerificationFailed(chain, seq, reason)
 
-        kind, at, v = e.get("kind"), e.get("at"), e.get("v", 1)
-        if kind not in KINDS or not isinstance(at, str):
-            raise fail(f"unknown kind of entry {kind!r}" if kind not in KINDS else "the entry has no time")
+        problem = malformed(e)
+        if problem:
+            raise fail(f"the entry is malformed: {problem}")
+        kind, at, v = e["kind"], e["at"], e["v"]
+        if v < version:  # an entry re-sealed in an older format to escape what the newer one records
+            raise fail(f"the entry is in format version {v}, older than the entry before it ({version})")
+        version = v
+        if kind not in KINDS:
+            raise fail(f"unknown kind of entry {kind!r}")
         position = _position(e, registry, fail)
         if seq == 1:
             if kind != "intake":
@@ -273,6 +280,42 @@ def _withheld(e: dict[str, Any], kind: Any, rationale: Any, pathway: Any, data: 
                        f"{quotes(texts[what], found) or 'no confidential value'}")
         if withheld_reason(w) not in (e.get("reasons") or []):
             raise fail(f"the refusal does not give the reason {what} is withheld")
+
+
+#: The type each key of an entry must have when present (None allowed where the format has nulls).
+_TYPES: dict[str, tuple[type, ...]] = {
+    "kind": (str,), "actor": (str,), "role": (str, type(None)), "trigger": (str, type(None)),
+    "from": (str, type(None)), "to": (str, type(None)), "pathway": (dict,), "conditions": (list,),
+    "rationale": (str, dict, type(None)), "input": (dict,), "attachments": (list,), "reasons": (list,),
+    "registry": (dict, type(None)), "entered": (str,), "due": (str, type(None)), "refused_inputs": (list,),
+    "withheld": (list,),
+}
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+
+
+def malformed(e: dict[str, Any]) -> str | None:
+    """Why an entry's shape is not one the engine writes (None: it is), so that a forged entry with odd
+    types is a finding, never a crash of the replay."""
+    if type(e.get("v")) is not int or e["v"] not in (1, 2):
+        return f"format version {e.get('v')!r} is not one this engine knows (1 or 2)"
+    for key in ("kind", "actor", "pathway", "at"):
+        if key not in e:
+            return f"'{key}' is missing"
+    for key, types in _TYPES.items():
+        if key in e and not isinstance(e[key], types):
+            return f"'{key}' holds a {type(e[key]).__name__}"
+    for key in ("at", "entered", "due"):
+        if isinstance(e.get(key), str) and not _TIME.fullmatch(e[key]):
+            return f"'{key}' is not a time as the engine writes it (YYYY-MM-DDTHH:MM:SS.ffffffZ)"
+    if e["v"] >= 2 and e.get("seq", 0) >= 1 and not all(k in e for k in ("registry", "entered", "due")):
+        return "a version 2 entry lacks its registry position, stage entry time or due time"
+    for key in ("conditions", "attachments"):
+        if not all(isinstance(x, dict) for x in e.get(key) or ()):
+            return f"'{key}' holds something other than objects"
+    p = e["pathway"]
+    if not (isinstance(p.get("id"), str) and type(p.get("version")) is int and isinstance(p.get("sha256"), str)):
+        return "'pathway' does not name an id, a version and a sha256"
+    return None
 
 
 def _position(e: dict[str, Any], registry: Registry, fail: Callable) -> int:

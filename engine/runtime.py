@@ -51,7 +51,7 @@ from .hotpath import Statements
 from .machines import Compiled, compile_pathway
 from .registry import PUBLISHER, ROLE_NAME, USER_NAME, Registry
 from .transparency import log as tlog
-from .verification import ChainReport, verify_chains
+from .verification import PARALLEL_FROM, ChainReport, verify_chains
 
 
 @dataclass(frozen=True)
@@ -143,6 +143,9 @@ class Engine:
         seq = int(seq)
         with self._reg_lock:
             reg = self._reg
+            if seq < reg.seq:  # entries once committed never go away, unless someone removed them
+                raise Tampered(f"the database records the registry as ending at seq {seq}, but this engine has "
+                               f"already read its entries up to seq {reg.seq}: registry entries were removed")
             if seq > reg.seq:
                 a = st.audit_log
                 rows = conn.execute(select(a.c.seq, a.c.hash, a.c.body).where(
@@ -687,7 +690,8 @@ class Engine:
         return {"id": row.id, "pathway": row.pathway_id, "version": row.version, "sha256": row.sha256,
                 "title": pathway.title, "state": row.state, "stage": stage.description, "final": stage.final,
                 "outcome": stage.outcome, "data": json.loads(row.data),
-                "confidential": sorted(pathway.confidential), "entered_at": row.entered_at, "due_at": row.due_at,
+                "confidential": sorted(pathway.confidential), "types": {n: f.type for n, f in pathway.fields.items()},
+                "entered_at": row.entered_at, "due_at": row.due_at,
                 "overdue": bool(row.due_at and row.due_at < now), "seq": row.seq, "head": row.head,
                 "available": available}
 
@@ -764,12 +768,15 @@ class Engine:
                workers: int | None = None) -> list[ChainReport]:
         """Verify chains (all of them, registry included, when ``ids`` is empty).
 
-        A whole large database is checked by ``workers`` processes (default:
-        the machine's cores, at most 4), each over a range of proposal ids.
+        A whole database is checked by ``workers`` processes, each over a
+        range of proposal ids; by default the machine's cores (at most 4) once
+        it holds enough proposals to gain from them (``PARALLEL_FROM``).
         """
+        split_from = PARALLEL_FROM if workers is None else 1
         workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
         with st.reading(self.db) as conn:
-            reports = verify_chains(conn, list(ids), self._compiled, url=self.url, workers=workers)
+            reports = verify_chains(conn, list(ids), self._compiled, url=self.url, workers=workers,
+                                    split_from=split_from)
         failed = next((r for r in reports if r.error), None)
         if failed and raise_on_failure:
             raise failed.error  # type: ignore[misc]

@@ -245,7 +245,8 @@ def compare(d: Derived, row: Any) -> VerificationFailed | None:
 
 
 def derive(conn: Any, ids: Iterable[str] = (), *, compiled: dict[tuple[str, int, str], Compiled],
-           keep: bool = False, url: str | None = None, workers: int = 1) -> Derivation:
+           keep: bool = False, url: str | None = None, workers: int = 1,
+           split_from: int = PARALLEL_FROM) -> Derivation:
     """Replay everything (or the named proposals and the registry) in the caller's snapshot.
 
     With ``url`` and ``workers`` > 1, a whole-database check splits the
@@ -264,7 +265,7 @@ def derive(conn: Any, ids: Iterable[str] = (), *, compiled: dict[tuple[str, int,
             broken = failure
     out.reports.append(ChainReport(REGISTRY, reg.seq, reg.head if reg.seq else None, broken))
     files = _files(conn)
-    ranges = _split(conn, workers) if url and workers > 1 and not ids and not keep else [(None, None)]
+    ranges = _split(conn, workers, split_from) if url and workers > 1 and not ids and not keep else [(None, None)]
     if len(ranges) == 1:
         _chains(conn, out, compiled, files, ids=ids, keep=keep)
         return out
@@ -278,11 +279,11 @@ def derive(conn: Any, ids: Iterable[str] = (), *, compiled: dict[tuple[str, int,
     return out
 
 
-def _split(conn: Any, workers: int) -> list[tuple[str | None, str | None]]:
-    """Proposal id ranges of about equal size; one range when the database is too small to gain from more."""
+def _split(conn: Any, workers: int, split_from: int) -> list[tuple[str | None, str | None]]:
+    """Proposal id ranges of about equal size; one range below ``split_from`` proposals (too few to gain)."""
     p = st.proposals
     count = conn.execute(select(func.count()).select_from(p)).scalar()
-    if count < PARALLEL_FROM:
+    if count < max(split_from, workers):
         return [(None, None)]
     bounds = [conn.execute(select(p.c.id).order_by(_ordered(conn, p.c.id)).offset(count * i // workers).limit(1))
               .scalar() for i in range(1, workers)]
@@ -377,9 +378,10 @@ def _check_counters(conn: Any, out: Derivation, first: int) -> None:
 
 
 def verify_chains(conn: Any, ids: list[str], compiled: dict[tuple[str, int, str], Compiled], *,
-                  url: str | None = None, workers: int = 1) -> list[ChainReport]:
+                  url: str | None = None, workers: int = 1,
+                  split_from: int = PARALLEL_FROM) -> list[ChainReport]:
     """Verify the named proposals (everything, registry first, when none are named)."""
-    derivation = derive(conn, ids, compiled=compiled, url=url, workers=workers)
+    derivation = derive(conn, ids, compiled=compiled, url=url, workers=workers, split_from=split_from)
     reports = derivation.reports
     if ids and REGISTRY not in ids:  # the registry is always replayed (roles come from it); shown when it fails
         reports = [r for r in reports if r.chain != REGISTRY or r.error is not None]

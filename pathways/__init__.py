@@ -7,9 +7,10 @@ importing it stays cheap because ``pathways validate`` runs on every save.
 
 from .errors import DefinitionError, NotFound, PathwaysError, Problem, UsageError
 from .load import check_file, expand, load, loads
-from .model import Citation, Deadline, Field, Guard, Pathway, Stage, Transition
+from .model import KNOWN_KINDS, Citation, Deadline, Field, Guard, Pathway, Stage, Transition
 
 __all__ = [
+    "KNOWN_KINDS",
     "Citation",
     "Deadline",
     "DefinitionError",

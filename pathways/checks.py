@@ -13,10 +13,14 @@ import itertools
 import re
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from . import cost, presence
 from .celcheck import check_guard
+from .celcheck.lexer import _locate
+from .celcheck.parser import ParseError, parse
 from .env import guard_env
-from .model import ADMIN, CLOCK, RESERVED_FIELDS, Pathway
+from .model import ADMIN, CLOCK, KNOWN_KINDS, RESERVED_FIELDS, Pathway
 from .structure import hint
 from .yamlsource import Document, Path
 
@@ -76,6 +80,21 @@ def check_fields(p: Pathway, doc: Document) -> None:
             doc.problem(("fields", name), f"enum field '{name}' needs 'values: [...]' listing what it may hold")
         if f.values and f.type != "enum":
             doc.problem(("fields", name, "values"), f"'values' only applies to enum fields, and '{name}' is {f.type}")
+        if f.max_items is not None and f.type != "list":
+            doc.problem(("fields", name, "max_items"), f"'max_items' only applies to list fields, and '{name}' is "
+                        f"{f.type}")
+        if f.max_length is not None and f.type not in ("string", "text", "list"):
+            doc.problem(("fields", name, "max_length"), f"'max_length' only applies to string, text and list "
+                        f"fields, and '{name}' is {f.type}")
+
+
+def check_kind(p: Pathway, doc: Document) -> None:
+    """Any lower-case kind is allowed; one a letter or two from a known kind is probably a typo."""
+    if p.kind not in KNOWN_KINDS:
+        close = hint(p.kind, list(KNOWN_KINDS))
+        if close:
+            doc.problem(("kind",), f"kind '{p.kind}' is not one of the kinds tools compare against "
+                        f"({', '.join(KNOWN_KINDS)}){close}; any other lower-case name is allowed", "warning")
 
 
 def check_roles(p: Pathway, doc: Document) -> None:
@@ -218,15 +237,60 @@ def _expr_position(doc: Document, path: Path, line: int, col: int) -> tuple[int,
     return content[-1][0], indent + 1
 
 
-def check_guards(p: Pathway, doc: Document) -> None:
-    """Guards parse, name only known variables and fields, and are boolean."""
+def check_guards(p: Pathway, doc: Document, loose: frozenset[str] = frozenset()) -> None:
+    """Guards parse, name only known variables and fields, are boolean, and cost at most ``cost.LIMIT``.
+
+    The cost bound is what keeps one advance from holding the database for
+    minutes: values are bounded (``max_items``, ``max_length``), so the worst
+    case is known here, and holds at run time and in the replay alike.
+    """
     for i, t in enumerate(p.transitions):
-        env = guard_env(p, t)
+        env = guard_env(p, t, loose)
+        sizes = cost.value_sizes(p, t)
         for j, g in enumerate(t.guards):
             path = _t(i, "when", j, "check")
-            for problem in check_guard(g.check, env):
+            problems = check_guard(g.check, env)
+            for problem in problems:
                 doc.problem_at(_expr_position(doc, path, problem.line, problem.col),
                                f"guard: {problem.message}")
+            if problems:
+                continue
+            worst = cost.guard_cost(g.check, sizes)
+            if worst is not None and worst.steps > cost.LIMIT:
+                at = _locate(g.check, worst.hot.pos if worst.hot else 0, "")
+                doc.problem_at(_expr_position(doc, path, at.line, at.col), cost.too_costly(worst))
+
+
+def check_optional_reads(p: Pathway, doc: Document, loose: frozenset[str] = frozenset()) -> None:
+    """A guard that reads a field that may not be set yet, without ``has()``, refuses every advance until it is."""
+    known = presence.surely_set(p)
+    for i, t in enumerate(p.transitions):
+        optional = presence.optional_fields(p, t, known)
+        if not optional:
+            continue
+        for j, g in enumerate(t.guards):
+            try:
+                tree = parse(g.check)
+            except ParseError:
+                continue  # check_guards reports it
+            for sel in presence.unprotected_reads(tree, optional):
+                root, name = sel.operand.name, sel.field  # type: ignore[attr-defined]
+                if name in loose:
+                    continue
+                if root == "proposal":
+                    why = (f"it is optional, and not every way into {_stages(t.sources)} requires it, so it may "
+                           "not be set yet")
+                else:
+                    why = f"'{t.trigger}' does not require it (requires: [{name}]), so it may not be given"
+                at = _locate(g.check, sel.pos, "")
+                doc.problem_at(_expr_position(doc, _t(i, "when", j, "check"), at.line, at.col),
+                               f"guard reads {root}.{name}, but {why}; protect the read with "
+                               f"has({root}.{name}) && ... or !has({root}.{name}) || ..., or the guard cannot be "
+                               "evaluated and refuses the transition", "warning")
+
+
+def _stages(names: tuple[str, ...]) -> str:
+    return " or ".join(f"'{n}'" for n in names)
 
 
 _ENUM_COMPARISON = re.compile(
@@ -257,25 +321,65 @@ RULES: tuple[Callable[[Pathway, Document], None], ...] = (
     check_staff_deadlines,
     check_decision_rationale,
     check_guards,
+    check_optional_reads,
     check_enum_literals,
+    check_kind,
 )
+
+
+@dataclass
+class Broken:
+    """What of a definition is structurally broken, when the rules run on the rest (``load._salvage``)."""
+
+    units: set[tuple[str, str]] = field(default_factory=set)  # (section, name) stood in for
+    containers: set[str] = field(default_factory=set)  # whole sections replaced by empty ones
+    transitions: bool = False  # some transitions left out
+    initial: bool = False
+    positions: set[tuple[int, int]] = field(default_factory=set)  # where the stand-ins are: not reported
+
+    @property
+    def shape(self) -> bool:
+        """Whether the graph is incomplete: rules about reachability, roles and deadlines would cascade."""
+        return bool(self.transitions or self.initial or self.containers
+                    or any(section in ("stages", "roles") for section, _ in self.units))
+
+    def loose(self) -> frozenset[str]:
+        """Field and limit names whose type is unknown (guards see them as dyn)."""
+        return frozenset(name for section, name in self.units if section in ("fields", "limits"))
 
 
 def _errors(doc: Document) -> int:
     return sum(1 for x in doc.problems if x.severity == "error")
 
 
-def run_all(p: Pathway, doc: Document) -> None:
+def run_all(p: Pathway, doc: Document, broken: Broken | None = None) -> None:
     """Run every rule; problems accumulate on ``doc.problems``.
 
     The graph rules are skipped when a stage, role or field name is already
     wrong: one misspelt ``to:`` would otherwise also report every stage
-    behind it as unreachable, burying the cause under its effects.
+    behind it as unreachable, burying the cause under its effects. For the
+    same reason, on a partly broken definition (``broken``) the rules that
+    judge the whole graph are skipped, and guards see broken fields as dyn.
     """
+    skip: set[Callable[[Pathway, Document], None]] = set()
+    if broken is not None:
+        if broken.shape:
+            skip |= {check_graph, check_roles, check_deadlines, check_optional_reads}
+        if broken.containers or broken.initial:
+            skip.add(check_references)
+        if broken.units or broken.containers:
+            skip.add(check_enum_literals)
     before = _errors(doc)
-    check_references(p, doc)
+    if check_references not in skip:
+        check_references(p, doc)
     names_wrong = _errors(doc) > before
+    loose = broken.loose() if broken is not None else frozenset()
     for rule in RULES:
-        if rule is check_references or (rule is check_graph and names_wrong):
+        if rule is check_references or rule in skip or (rule is check_graph and names_wrong):
             continue
-        rule(p, doc)
+        if rule is check_guards:
+            check_guards(p, doc, loose)
+        elif rule is check_optional_reads:
+            check_optional_reads(p, doc, loose)
+        else:
+            rule(p, doc)

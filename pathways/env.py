@@ -9,7 +9,7 @@ shipped guard evaluates to a boolean.
 
 from __future__ import annotations
 
-from .celcheck import BOOL, DOUBLE, INT, STRING, TIMESTAMP, CelType, ListType, ObjectType
+from .celcheck import BOOL, DOUBLE, DYN, INT, STRING, TIMESTAMP, CelType, ListType, ObjectType
 from .model import Pathway, Transition
 
 #: Proposal field type -> the CEL type a guard sees. Money is a double in
@@ -33,11 +33,15 @@ def _limit_type(value: int | float) -> CelType:
     return INT if isinstance(value, int) and not isinstance(value, bool) else DOUBLE
 
 
-def guard_env(pathway: Pathway, transition: Transition) -> dict[str, CelType]:
-    """The variables (and their types) the guards of ``transition`` may use."""
-    fields = {name: FIELD_TYPES[f.type] for name, f in pathway.fields.items()}
+def guard_env(pathway: Pathway, transition: Transition, loose: frozenset[str] = frozenset()) -> dict[str, CelType]:
+    """The variables (and their types) the guards of ``transition`` may use.
+
+    ``loose`` names fields and limits whose declaration is broken: their type
+    is unknown, so guards see them as dyn rather than report a cascade.
+    """
+    fields = {name: DYN if name in loose else FIELD_TYPES[f.type] for name, f in pathway.fields.items()}
     proposal = ObjectType("proposal", {"id": STRING, "state": STRING, "days_in_stage": INT, **fields})
-    limits = ObjectType("pathway.limits", {k: _limit_type(v) for k, v in pathway.limits.items()})
+    limits = ObjectType("pathway.limits", {k: DYN if k in loose else _limit_type(v) for k, v in pathway.limits.items()})
     inputs = {name: fields[name] for name in transition.updates if name in fields}
     return {
         "proposal": proposal,

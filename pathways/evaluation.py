@@ -11,6 +11,9 @@ never pays for it. Guard programs are compiled once per pathway version by
 A guard that cannot be evaluated (say an optional field is absent and the
 check did not use ``has()``) counts as *false*, with the error as its
 reason: a rule that cannot be shown to hold does not let a proposal through.
+The error is said in plain words ("the field attendees is not set yet"),
+never as a Python exception, because it goes into the legal record;
+``validate`` warns of such reads beforehand (``pathways.presence``).
 """
 
 from __future__ import annotations
@@ -78,7 +81,35 @@ class GuardResult:
 
     def reason(self) -> str:
         why = f"{self.message}" + (f" [{self.cite}]" if self.cite else "")
-        return why + (f" (could not evaluate: {self.error})" if self.error else "")
+        return why + (f" (could not be checked: {self.error})" if self.error else "")
+
+
+def _names(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def plain_error(exc: Exception, missing: dict[str, list[str]]) -> str:
+    """Why a guard could not be evaluated, in words for the record (never empty).
+
+    ``missing`` holds the fields the guard reads that have no value, by variable
+    (``proposal``, ``input``); CEL reports such a read as a bare ``KeyError``.
+    """
+    text = (str(exc).splitlines() or [""])[0]
+    mentioned = {k: [f for f in fs if f"'{f}'" in text] for k, fs in missing.items()}
+    named = mentioned if any(mentioned.values()) else missing  # CEL names the key; else blame every absent one
+    parts = []
+    if named.get("proposal"):
+        fs = named["proposal"]
+        parts.append(f"the field{'s' if len(fs) > 1 else ''} {_names(fs)} {'are' if len(fs) > 1 else 'is'} "
+                     "not set yet")
+    if named.get("input"):
+        parts.append(f"no value for {_names(named['input'])} was given with this step")
+    if parts:
+        return " and ".join(parts)
+    if isinstance(exc, ZeroDivisionError):
+        return "it divides by zero"
+    text = text.strip().strip("'\"") or type(exc).__name__
+    return f"the check stopped: {text}"
 
 
 class CompiledGuards:
@@ -116,6 +147,8 @@ class CompiledGuards:
                 error = "" if isinstance(value, bool) else f"gave {value!r}, not true or false"
                 ok = value is True
             except Exception as exc:  # noqa: BLE001 - any CEL failure means "not shown to hold"
-                ok, error = False, f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+                missing = {k: sorted(f for f in (needs.get(k) or ()) if f not in context.get(k, {}))
+                           for k in ("proposal", "input")}
+                ok, error = False, plain_error(exc, missing)
             results.append(GuardResult(guard.check, ok, guard.cite, guard.message, error))
         return results

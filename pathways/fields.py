@@ -77,20 +77,36 @@ def _refuse_hidden(label: str, text: str, allowed: str, what: str) -> None:
                                f"({what} may not hold control, bidi or zero-width characters)")
 
 
-def one_line_text(label: str, raw: str) -> str:
+#: Most characters of one-line text that is not a field value (a name: the actor, an attachment's
+#: file name) and of free text that is not a field value (a rationale). Fields declare their own
+#: bounds (``max_length``, see model.DEFAULT_MAX_LENGTH); guards read these values too
+#: (``actor.name``, ``input.rationale``), so their worst-case cost (``pathways.cost``) needs a bound.
+MAX_NAME = 1_000
+MAX_FREE_TEXT = 10_000
+
+
+def _refuse_long(label: str, text: str, limit: int, fix: str) -> None:
+    if len(text) > limit:
+        raise FieldProblem(f"{label}: {len(text):,} characters, more than the {limit:,} allowed; {fix}")
+
+
+def one_line_text(label: str, raw: str, max_length: int = MAX_NAME, *, fix: str = "shorten it") -> str:
     """Valid, NFC, one-line text with no control, bidi or zero-width characters, or ``FieldProblem``.
 
-    For ``string`` and ``enum`` values, list items and names (the actor).
+    For ``string`` and ``enum`` values, list items and names (the actor). At most
+    ``max_length`` characters (after NFC), so a guard reading it has a known cost.
     """
     text = clean_text(label, raw)
     if "\n" in text or "\r" in text:
         raise FieldProblem(f"{label}: must be one line (use a 'text' field for long text)")
     _refuse_hidden(label, text, "", "a one-line value")
+    _refuse_long(label, text, max_length, fix)
     return text
 
 
-def free_text(label: str, raw: str) -> str:
-    """Valid, NFC, multi-line free text, or ``FieldProblem``.
+def free_text(label: str, raw: str, max_length: int = MAX_FREE_TEXT, *,
+              fix: str = "shorten it, or attach the full text as a file") -> str:
+    """Valid, NFC, multi-line free text of at most ``max_length`` characters, or ``FieldProblem``.
 
     For ``text`` fields and rationales: line feeds and tabs are allowed, every
     other control character (NUL, ESC, CR...), bidi control and zero-width
@@ -98,6 +114,7 @@ def free_text(label: str, raw: str) -> str:
     """
     text = clean_text(label, raw)
     _refuse_hidden(label, text, "\n\t", "text")
+    _refuse_long(label, text, max_length, fix)
     return text
 
 
@@ -201,7 +218,9 @@ def coerce(field: Field, raw: Any) -> Any:
                                "quote it (\"no\")")
         if not isinstance(raw, (str, int, float)):
             raise FieldProblem(f"{field.name}: expected text, got a {type(raw).__name__}")
-        text = (free_text if kind == "text" else one_line_text)(field.name, str(raw))
+        limit = MAX_NAME if kind == "enum" else field.length_limit or MAX_NAME  # an enum: its values decide
+        text = (free_text if kind == "text" else one_line_text)(
+            field.name, str(raw), limit, fix="shorten it (a definition can raise the field's 'max_length')")
         if not text.strip():
             raise FieldProblem(f"{field.name}: is empty; an empty value is not a value (give one, or leave the "
                                "field out if it is optional)")
@@ -245,7 +264,12 @@ def coerce(field: Field, raw: Any) -> Any:
             raw = [part.strip() for part in raw.split(",") if part.strip()]
         if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
             raise FieldProblem(f"{field.name}: expected a list of text items")
-        items = [one_line_text(f"{field.name} item {i}", x) for i, x in enumerate(raw, 1)]
+        if len(raw) > field.item_limit:
+            raise FieldProblem(f"{field.name}: {len(raw):,} items, more than the {field.item_limit:,} this field "
+                               "allows (a definition can raise it with 'max_items')")
+        items = [one_line_text(f"{field.name} item {i}", x, field.length_limit or MAX_NAME,
+                               fix="shorten it (a definition can raise the field's 'max_length')")
+                 for i, x in enumerate(raw, 1)]
         if any(not item.strip() for item in items):
             raise FieldProblem(f"{field.name}: an item is empty; leave it out")
         return items

@@ -23,6 +23,17 @@ ADMIN = "admin"
 #: Field names the engine puts on ``proposal`` itself; definitions cannot reuse them.
 RESERVED_FIELDS = frozenset({"id", "state", "days_in_stage"})
 
+#: The kinds of pathway tools know and compare against (``rfp`` is the baseline that
+#: reports measure other routes by). A definition may name any other lower-case kind
+#: (``micro_purchase``, ``emergency``, ``sole_source``); tools treat those as their own family.
+KNOWN_KINDS = ("challenge", "pilot", "sandbox", "unsolicited", "rfp")
+
+#: Bounds a field has when its definition declares none. Every value is checked
+#: against them at intake and on every ``--set``, so a guard's worst-case cost
+#: (``pathways.cost``) is known before the definition is published.
+DEFAULT_MAX_ITEMS = 50
+DEFAULT_MAX_LENGTH = {"string": 200, "text": 10_000, "list": 200}  # list: each item
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -46,6 +57,24 @@ class Field:
     maximum: float | None = None
     confidential: bool = False
     at_intake: bool = False  # given at intake although a transition records it later
+    max_items: int | None = None  # list fields: most items (default DEFAULT_MAX_ITEMS)
+    max_length: int | None = None  # string, text, list items: most characters (default DEFAULT_MAX_LENGTH)
+
+    @property
+    def item_limit(self) -> int:
+        """Most items a list value may hold (1 for other types)."""
+        if self.type != "list":
+            return 1
+        return self.max_items if self.max_items is not None else DEFAULT_MAX_ITEMS
+
+    @property
+    def length_limit(self) -> int | None:
+        """Most characters a text value (or each list item) may hold; None for other types."""
+        if self.type == "enum":
+            return max((len(v) for v in self.values), default=0)
+        if self.type not in DEFAULT_MAX_LENGTH:
+            return None
+        return self.max_length if self.max_length is not None else DEFAULT_MAX_LENGTH[self.type]
 
 
 @dataclass(frozen=True)
@@ -209,7 +238,8 @@ def build(data: dict[str, Any], sha256: str, source: str = "", path: str = "") -
         name: Field(name=name, type=f["type"], required=f.get("required", False),
                     description=f.get("description", ""), values=tuple(f.get("values", ())),
                     minimum=f.get("minimum"), maximum=f.get("maximum"),
-                    confidential=f.get("confidential", False), at_intake=f.get("at_intake", False))
+                    confidential=f.get("confidential", False), at_intake=f.get("at_intake", False),
+                    max_items=f.get("max_items"), max_length=f.get("max_length"))
         for name, f in data.get("fields", {}).items()
     }
     transitions = tuple(

@@ -4,7 +4,7 @@
 to complete and underline as officers type, and this module walks the same
 file to report problems at the offending node's own line. It implements the
 small subset of JSON Schema the language uses (type, properties, required,
-additionalProperties, propertyNames, enum, pattern, minimum, minItems,
+additionalProperties, propertyNames, enum, pattern, minimum, maximum, minItems,
 minLength, minProperties, items, $ref), so that every message can say what
 is wrong in the officer's words and suggest a fix ("did you mean ...").
 A test checks the shipped schema against the official metaschema and that
@@ -87,6 +87,11 @@ class _Walker:
     def __init__(self, doc: Document) -> None:
         self.doc = doc
         self.root = schema()
+        self.bad: list[Path] = []  # where each problem is: the parts that cannot be trusted
+
+    def problem(self, path: Path, message: str, *, key: bool = False) -> None:
+        self.bad.append(path)
+        (self.doc.key_problem if key else self.doc.problem)(path, message)
 
     def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in node:
@@ -103,17 +108,19 @@ class _Walker:
             kinds = [kinds] if isinstance(kinds, str) else kinds
             if not any(_is(value, k) for k in kinds):
                 wanted = " or ".join(_TYPE_NAMES[k] for k in kinds)
-                self.doc.problem(path, f"{where(path)} should be {wanted}, not {_describe(value)}")
+                self.problem(path, f"{where(path)} should be {wanted}, not {_describe(value)}")
                 return
         if "enum" in node and value not in node["enum"]:
             allowed = ", ".join(map(str, node["enum"]))
-            self.doc.problem(path, f"{where(path)} is '{value}', which is not one of: {allowed}"
+            self.problem(path, f"{where(path)} is '{value}', which is not one of: {allowed}"
                              + (hint(value, node["enum"]) if isinstance(value, str) else ""))
         if isinstance(value, str):
             self.string(value, node, path)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             if "minimum" in node and value < node["minimum"]:
-                self.doc.problem(path, f"{where(path)} must be at least {node['minimum']}, not {value}")
+                self.problem(path, f"{where(path)} must be at least {node['minimum']}, not {value}")
+            if "maximum" in node and value > node["maximum"]:
+                self.problem(path, f"{where(path)} must be at most {node['maximum']:,}, not {value:,}")
         elif isinstance(value, list):
             self.array(value, node, path)
         elif isinstance(value, dict):
@@ -121,14 +128,14 @@ class _Walker:
 
     def string(self, value: str, node: dict[str, Any], path: Path) -> None:
         if len(value.strip()) < node.get("minLength", 0):
-            self.doc.problem(path, f"{where(path)} must not be empty")
+            self.problem(path, f"{where(path)} must not be empty")
         if "pattern" in node and not re.search(node["pattern"], value):
-            self.doc.problem(path, f"'{value}' is not a valid name for {where(path)}: use lower-case "
+            self.problem(path, f"'{value}' is not a valid name for {where(path)}: use lower-case "
                              "letters, digits and '_', starting with a letter")
 
     def array(self, value: list[Any], node: dict[str, Any], path: Path) -> None:
         if len(value) < node.get("minItems", 0):
-            self.doc.problem(path, f"{where(path)} needs at least {node['minItems']} item(s)")
+            self.problem(path, f"{where(path)} needs at least {node['minItems']} item(s)")
         if "items" in node:
             for i, item in enumerate(value):
                 self.walk(item, node["items"], path + (i,))
@@ -136,10 +143,11 @@ class _Walker:
     def mapping(self, value: dict[str, Any], node: dict[str, Any], path: Path) -> None:
         props: dict[str, Any] = node.get("properties", {})
         if len(value) < node.get("minProperties", 0):
-            self.doc.problem(path, f"{where(path)} needs at least {node['minProperties']} entry")
+            self.problem(path, f"{where(path)} needs at least {node['minProperties']} entry")
         for key in node.get("required", []):
             if key not in value:
-                self.doc.problem(path, f"{where(path)} is missing the required key '{key}'")
+                self.problem(path, f"{where(path)} is missing the required key '{key}'")
+                self.bad[-1] = path + (key,)
         names = node.get("propertyNames", {}).get("pattern")
         extra = node.get("additionalProperties", True)
         for key, item in value.items():
@@ -149,16 +157,18 @@ class _Walker:
                 continue
             if extra is False:
                 allowed = ", ".join(props)
-                self.doc.key_problem(sub, f"unknown key '{key}' in {where(path)}{hint(key, list(props))}; "
-                                     f"allowed: {allowed}")
+                self.problem(sub, f"unknown key '{key}' in {where(path)}{hint(key, list(props))}; "
+                             f"allowed: {allowed}", key=True)
                 continue
             if names and not re.search(names, key):
-                self.doc.key_problem(sub, f"'{key}' is not a valid name in {where(path)}: use lower-case "
-                                     "letters, digits and '_', starting with a letter")
+                self.problem(sub, f"'{key}' is not a valid name in {where(path)}: use lower-case "
+                             "letters, digits and '_', starting with a letter", key=True)
             if isinstance(extra, dict):
                 self.walk(item, extra, sub)
 
 
-def validate_structure(doc: Document) -> None:
-    """Append to ``doc.problems`` every place where the data breaks the schema."""
-    _Walker(doc).walk(doc.data, schema(), ())
+def validate_structure(doc: Document) -> list[Path]:
+    """Append to ``doc.problems`` every place where the data breaks the schema; return their paths."""
+    walker = _Walker(doc)
+    walker.walk(doc.data, schema(), ())
+    return walker.bad

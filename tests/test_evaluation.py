@@ -45,10 +45,10 @@ def test_a_guard_that_raises_while_evaluating_counts_as_failed() -> None:
     cap, hold = guards.run(approve, _context(value=100.0))  # no notes: the second guard raises
     assert cap.result is True and cap.error == ""
     assert hold.result is False
-    assert hold.error == "KeyError: 'notes'"
+    assert hold.error == "the field notes is not set yet"
     assert hold.as_entry() == {"check": "proposal.notes != 'hold'", "result": False, "cite": "",
-                               "error": "KeyError: 'notes'"}
-    assert hold.reason() == "the proposal is on hold (could not evaluate: KeyError: 'notes')"
+                               "error": "the field notes is not set yet"}
+    assert hold.reason() == "the proposal is on hold (could not be checked: the field notes is not set yet)"
 
 
 def test_a_guard_that_gives_no_boolean_counts_as_failed() -> None:
@@ -69,12 +69,24 @@ def test_a_guard_on_an_absent_optional_field_refuses_and_records_why(mini: Engin
     mini.advance(pid, "screen", actor="ana")
     with pytest.raises(Refused) as info:
         mini.advance(pid, "approve", actor="lee", rationale="good value")
-    assert info.value.reasons == ["the proposal is on hold (could not evaluate: KeyError: 'notes')"]
+    assert info.value.reasons == ["the proposal is on hold (could not be checked: the field notes is not set yet)"]
     last = mini.history(pid)[-1]
     assert last["kind"] == "refusal" and last["reasons"] == info.value.reasons
     assert last["conditions"] == [
         {"check": "proposal.value <= pathway.limits.max_value", "result": True, "cite": "West Palm Beach Code §66-74"},
-        {"check": "proposal.notes != 'hold'", "result": False, "cite": "", "error": "KeyError: 'notes'"}]
+        {"check": "proposal.notes != 'hold'", "result": False, "cite": "", "error": "the field notes is not set yet"}]
     assert mini.show(pid)["state"] == "review"
     mini.advance(pid, "note", actor="ana", updates={"notes": "checked"})
     assert mini.advance(pid, "approve", actor="lee", rationale="good value")["to"] == "approved"
+
+
+def test_an_input_not_given_is_recorded_in_plain_words() -> None:
+    from pathways.evaluation import plain_error
+
+    assert plain_error(KeyError("notes"), {"proposal": [], "input": ["notes"]}) == \
+        "no value for notes was given with this step"
+    assert plain_error(KeyError("b"), {"proposal": ["a", "b"], "input": []}) == "the field b is not set yet"
+    assert plain_error(RuntimeError("odd"), {"proposal": ["a", "b"], "input": []}) == \
+        "the fields a and b are not set yet"
+    assert plain_error(ZeroDivisionError("division by zero in CEL expression"), {}) == "it divides by zero"
+    assert "Error" not in plain_error(RuntimeError("Function 'int' error: bad digit"), {})

@@ -92,7 +92,24 @@ CASES = [
      "did you mean 'title'"),
     ("missing required key", "initial: submitted\n", "", "id: mini", 1, "error", "missing the required key 'initial'"),
     ("wrong type", "version: 1", "version: one", "version: one", 1, "error", "should be a whole number"),
-    ("kind not in enum", "kind: pilot", "kind: pliot", "kind: pliot", 1, "error", "did you mean 'pilot'"),
+    ("kind close to a known kind", "kind: pilot", "kind: pliot", "kind: pliot", 1, "warning",
+     "did you mean 'pilot'"),
+    ("kind not a lower-case name", "kind: pilot", "kind: Sole Source", "kind: Sole Source", 1, "error",
+     "not a valid name for kind"),
+    ("max_items on a text field", "  vendor: {type: string, required: true}",
+     "  vendor: {type: string, required: true, max_items: 3}", "max_items: 3", 1, "error",
+     "'max_items' only applies to list fields"),
+    ("max_length on a money field", "  value: {type: money, required: true}",
+     "  value: {type: money, required: true, max_length: 3}", "max_length: 3", 1, "error",
+     "'max_length' only applies to string, text and list"),
+    ("max_items above the language's ceiling", "  vendor: {type: string, required: true}",
+     "  vendor: {type: string, required: true}\n  items: {type: list, max_items: 5000}", "max_items: 5000", 1,
+     "error", "must be at most 1,000"),
+    ("guard reads an optional field without has", ("  value: {type: money, required: true}",
+                                                    "proposal.value <= pathway.limits.max_value"),
+     ("  value: {type: money, required: true}\n  attendees: {type: integer}",
+      "proposal.value <= pathway.limits.max_value && proposal.attendees < 100"),
+     "proposal.attendees < 100", 1, "warning", "guard reads proposal.attendees, but it is optional"),
     ("from undefined stage", "    from: submitted\n    to: review", "    from: submited\n    to: review",
      "from: submited", 1, "error", "did you mean 'submitted'"),
     ("to undefined stage", "    to: approved", "    to: aproved", "to: aproved", 1, "error",
@@ -204,7 +221,7 @@ def test_all_problems_are_reported_not_just_the_first() -> None:
 
 def test_load_raises_definition_error_with_every_problem(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(BASE.replace("kind: pilot", "kind: pliot"), encoding="utf-8")
+    bad.write_text(BASE.replace("kind: pilot", "kind: Pilot"), encoding="utf-8")
     with pytest.raises(DefinitionError) as info:
         load(bad)
     assert info.value.exit_code == 1
@@ -314,3 +331,86 @@ def test_a_misspelt_stage_is_reported_without_its_cascade() -> None:
 def test_tab_indentation_gets_a_plain_fix() -> None:
     (problem,) = problems_of(BASE.replace("  officer: screens", "\tofficer: screens"))
     assert "indent with spaces" in problem.message
+
+
+# --- guards that read optional fields -------------------------------------------------------------------
+
+OPTIONAL = "  value: {type: money, required: true}\n  attendees: {type: integer}"
+
+
+def optional_warnings(check: str, text: str = BASE) -> list:
+    text = text.replace("  value: {type: money, required: true}", OPTIONAL, 1)
+    text = text.replace("proposal.value <= pathway.limits.max_value", check, 1)
+    return [p for p in problems_of(text) if "guard reads" in p.message]
+
+
+@pytest.mark.parametrize("check", [
+    "has(proposal.attendees) && proposal.attendees < 100",
+    "!has(proposal.attendees) || proposal.attendees < 100",
+    "has(proposal.attendees) ? proposal.attendees < 100 : true",
+    "proposal.value > 0.0 && (has(proposal.attendees) && proposal.attendees < 100)",
+])
+def test_a_has_guarded_read_of_an_optional_field_is_not_warned(check: str) -> None:
+    assert optional_warnings(check) == []
+
+
+def test_an_unguarded_read_of_an_optional_field_is_warned_at_the_read() -> None:
+    text = BASE.replace("  value: {type: money, required: true}", OPTIONAL, 1).replace(
+        "proposal.value <= pathway.limits.max_value", "proposal.value > 0.0 || proposal.attendees < 100", 1)
+    (warning,) = [p for p in problems_of(text) if "guard reads" in p.message]
+    assert warning.severity == "warning" and "has(proposal.attendees) &&" in warning.message
+    line = text.splitlines()[warning.line - 1]
+    assert line[warning.col - 1:].startswith("attendees < 100")
+
+
+def test_a_field_every_way_in_requires_counts_as_set() -> None:
+    """screen requires attendees, and it is the only way into review: approve may read it plainly."""
+    text = BASE.replace("    to: review\n    roles: [officer]",
+                        "    to: review\n    roles: [officer]\n    updates: [attendees]\n    requires: [attendees]", 1)
+    assert optional_warnings("proposal.attendees < 100", text) == []
+    assert optional_warnings("proposal.attendees < 100") != []
+
+
+def test_an_input_the_transition_does_not_require_is_warned() -> None:
+    text = BASE.replace("    roles: [legal]\n    requires: [rationale]",
+                        "    roles: [legal]\n    updates: [attendees]\n    requires: [rationale]", 1)
+    (warning,) = optional_warnings("input.attendees < 100", text)
+    assert "'approve' does not require it" in warning.message
+
+
+def test_shipped_definitions_have_no_unguarded_optional_reads() -> None:
+    for path in SHIPPED:
+        assert not [str(p) for p in check_file(path)[1] if "guard reads" in p.message]
+
+
+# --- kind -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["micro_purchase", "emergency", "sole_source"])
+def test_any_lower_case_kind_is_accepted_without_a_warning(kind: str) -> None:
+    from pathways import KNOWN_KINDS
+
+    pathway, problems = analyse(BASE.replace("kind: pilot", f"kind: {kind}"), "def.yaml")
+    assert problems == [] and pathway is not None and pathway.kind == kind
+    assert kind not in KNOWN_KINDS and set(KNOWN_KINDS) == {"challenge", "pilot", "sandbox", "unsolicited", "rfp"}
+
+
+# --- every problem in one run ---------------------------------------------------------------------------
+
+
+def test_a_broken_transition_does_not_hide_a_guard_error_in_another() -> None:
+    text = BASE.replace("    to: review\n    roles: [officer]", "    to: review\n    rols: [officer]").replace(
+        "proposal.value <= pathway", "proposal.vaule <= pathway")
+    messages = [p.message for p in problems_of(text) if p.severity == "error"]
+    assert len(messages) == 2, messages
+    assert "unknown key 'rols'" in messages[0] and "did you mean 'value'" in messages[1]
+
+
+def test_a_broken_stage_or_field_reports_itself_once_and_the_rest_still_runs() -> None:
+    text = BASE.replace("{business_days: 5, on_expiry: escalate}", "{busness_days: 5, on_expiry: escalate}").replace(
+        "  value: {type: money, required: true}", "  value: {type: mony, required: true}").replace(
+        "    roles: [legal]", "    roles: [lawyer]")
+    errors = [p.message for p in problems_of(text) if p.severity == "error"]
+    assert len(errors) == 3, errors  # the deadline key, the field type, the undeclared role: no cascades
+    assert any("busness_days" in m for m in errors) and any("mony" in m for m in errors)
+    assert any("role 'lawyer' is not declared" in m for m in errors)
