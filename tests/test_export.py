@@ -187,7 +187,8 @@ def test_private_bundle_verifies_offline(private_bundle: Path, tmp_path: Path) -
     done = run_verify(private_bundle, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ok: mini-0001: 6 entries intact")
-    assert "2 confidential value(s), 3 attachment(s) and the rules in pathway.json re-checked" in done.stdout
+    # 2 confidential values and the 3 attachments' original names (entries record neutral names)
+    assert "5 confidential value(s), 3 attachment(s) and the rules in pathway.json re-checked" in done.stdout
     assert "Traceback" not in done.stderr
 
 
@@ -271,6 +272,11 @@ def on_manifest(change: Callable[[dict[str, Any]], None]) -> Callable[[Path], No
     return lambda bundle: edit_json(bundle / "manifest.json", change)
 
 
+def _pricing(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The kept values of 'pricing' (secrets.json also keeps the attachments' original names)."""
+    return [s for s in doc["secrets"] if s["field"] == "pricing"]
+
+
 def on_secrets(change: Callable[[dict[str, Any]], None]) -> Callable[[Path], None]:
     return lambda bundle: edit_json(bundle / "secrets.json", change)
 
@@ -325,11 +331,12 @@ TAMPERS: list[tuple[str, Callable[[Path], None], str | re.Pattern[str]]] = [
         (b / "pathway.json").read_bytes().replace(b"\"max_value\":50000", b"\"max_value\":99000")),
      "pathway.json: hashes to"),
     ("rules_missing", lambda b: (b / "pathway.json").unlink(), "pathway.json: cannot read"),
-    ("edit_a_confidential_value", on_secrets(lambda s: s["secrets"][0].update(value="Unit price 1.00")),
+    ("edit_a_confidential_value", on_secrets(lambda s: _pricing(s)[0].update(value="Unit price 1.00")),
      "line 1: the kept value of confidential 'pricing' does not match"),
-    ("edit_a_salt", on_secrets(lambda s: s["secrets"][1].update(salt="00" * 16)),
+    ("edit_a_salt", on_secrets(lambda s: _pricing(s)[1].update(salt="00" * 16)),
      "line 4: the kept value of confidential 'pricing' does not match"),
-    ("drop_a_confidential_value", on_secrets(lambda s: s["secrets"].pop()), "line 4: no kept value for confidential"),
+    ("drop_a_confidential_value", on_secrets(lambda s: s["secrets"].remove(_pricing(s)[1])),
+     "line 4: no kept value for confidential"),
     ("secrets_malformed", on_secrets(lambda s: s["secrets"][0].update(seq="1")), "secrets.json item 1"),
     ("delete_secrets_from_private_bundle", lambda b: (b / "secrets.json").unlink(),
      "secrets.json: missing from a private bundle"),
