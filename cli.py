@@ -807,6 +807,9 @@ def export_(ctx: click.Context, proposal_id: str, folder: str, public: bool, as_
     checks it all with nothing but Python 3: python3 DIR/verify.py DIR.
     A private bundle adds secrets.json and attachments/; --public leaves
     them out and still verifies. The chain is verified before writing.
+    With the transparency log started, log.json carries the latest signed
+    checkpoint covering the entries and a proof for each (sign one first:
+    pathways log checkpoint --key FILE).
 
     \b
     Example: pathways export pilot-0001 -o pilot-0001-bundle
@@ -817,12 +820,18 @@ def export_(ctx: click.Context, proposal_id: str, folder: str, public: bool, as_
     bundle = export(_engine(ctx), proposal_id, folder, public=public)
     if as_json:
         _emit({"id": bundle.proposal, "folder": str(bundle.folder), "entries": bundle.entries,
-               "head": bundle.head, "public": bundle.public, "files": bundle.files, "withheld": bundle.withheld})
+               "head": bundle.head, "public": bundle.public, "files": bundle.files, "withheld": bundle.withheld,
+               "log": bundle.log})
         return
     kind = "public bundle" if public else "private bundle (contains confidential data)"
     click.echo(f"{bundle.folder}: {kind} of {bundle.proposal}, {bundle.entries} entries, head {bundle.head}")
     if bundle.withheld:
         click.echo(f"withheld: {', '.join(bundle.withheld)}")
+    if bundle.log is None:
+        click.echo("log: none (the database's transparency log is not started): the bundle has no outside witness")
+    else:
+        click.echo(f"log: checkpoint of '{bundle.log['origin']}' at tree size {bundle.log['size']}, "
+                   f"signed by {'; '.join(bundle.log['keys'])}")
     click.echo(f"check it with: python3 -I {bundle.folder / 'verify.py'} {bundle.folder}")
 
 
@@ -906,18 +915,10 @@ def _vkeys(key_file: str | None, vkey: str | None) -> list[str]:
 
 
 def _verify_log(ctx: click.Context, against: str | None, key_file: str | None, vkey: str | None) -> Any:
-    from engine.storage import reading
     from engine.transparency import logcheck
 
-    eng = _engine(ctx)
     keys = _vkeys(key_file, vkey) if against else []
-    with reading(eng.db) as conn:
-        report = logcheck.check_tree(conn)
-        if against:
-            found = logcheck.against(conn, _read_text(against), keys)
-            report.notes += found.notes
-            report.failures = found.failures + report.failures
-    return report
+    return logcheck.verify_log(_engine(ctx).db, _read_text(against) if against else None, keys)
 
 
 def _show_log(report: Any) -> None:

@@ -119,6 +119,9 @@ def _pg_setup(base: str, schema: str, pathway_file: Path, writers: int, log: boo
     admin.dispose()
     url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
     eng = Engine(url)
+    if not log:  # a new database logs from its first entry: switch it off before there is one
+        with eng.db.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM meta WHERE key = 'log'")
     eng.add_user("ann", ["officer"])
     eng.publish(pathway_file, actor="ann")
     ids = [eng.intake("bench", {"vendor": "Acme", "value": "12000.00"}, actor="ann") for _ in range(writers)]
@@ -198,13 +201,13 @@ def bench_proof(workdir: Path, leaves: int, n: int) -> None:
         h = hashlib.sha256(b"\x00" + i.to_bytes(8, "big")).digest()
         for level, idx, value in merkle.append_leaf(i, h, lambda lv, ix, s=store: s[lv, ix]):
             store[level, idx] = value
-            node_rows.append((level, idx, value))
+            if level:  # level 0 is the leaf row
+                node_rows.append((level, idx, value))
         leaf_rows.append((i, f"bench-{i // 6:07d}", i % 6 + 1, h))
         store = {k: store[k] for k in tlog._frontier(i + 1)}  # all that a later append reads
     raw.execute("PRAGMA synchronous=OFF")
     raw.executemany("INSERT INTO log_leaves VALUES (?,?,?,?)", leaf_rows)
     raw.executemany("INSERT INTO log_nodes VALUES (?,?,?)", node_rows)
-    raw.execute("INSERT INTO log_origins VALUES (1, 'Bench log', 'x', 0, '', 'bench')")
     raw.commit()
     raw.close()
     print(f"\n3. inclusion proof, tree of {leaves:,} leaves (built in {time.perf_counter() - t0:.0f} s)")

@@ -31,9 +31,13 @@ from pathways import loads
 from pathways.errors import UsageError
 from pathways.resources import definitions
 
+from .audit import timestamp
 from .demo_stories import STAFF, STORIES
 from .demo_support import ClockMove, Demo, DemoResult, Refusal, SimulatedCalendar, Story
 from .runtime import Engine
+from .transparency import SigningKey, generate_key, save_key
+from .transparency import log as tlog
+from .transparency.checkpoints import checkpoint, key_name
 from .verification import ChainReport
 
 #: Width the summary wraps long lines at.
@@ -41,6 +45,8 @@ WIDTH = 100
 
 #: Monday 5 January 2026, 09:00 UTC: the first day of the simulated calendar.
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+#: The demo's transparency log's name (its origin line).
+DEMO_ORIGIN = "Pathways demo procurement log"
 
 
 
@@ -75,12 +81,36 @@ def fresh_database(folder: Path) -> Path:
     db = folder / "demo.db"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for leftover in (db, db.with_name("demo.db-wal"), db.with_name("demo.db-shm")):
+        for leftover in (db, db.with_name("demo.db-wal"), db.with_name("demo.db-shm"), *log_files(folder).values()):
             leftover.unlink(missing_ok=True)
         (folder / "attachments").mkdir(exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--dir {folder}: cannot use this folder ({exc.strerror})") from None
     return db
+
+
+def log_files(folder: Path) -> dict[str, Path]:
+    """The demo's transparency-log files: its signing key, the key's public half, the signed checkpoint."""
+    return {"key": folder / "log.key", "pub": folder / "log.key.pub", "checkpoint": folder / "checkpoint.txt"}
+
+
+def start_log(eng: Engine, folder: Path) -> SigningKey:
+    """Name the demo's log and make its key in ``folder`` (the tree itself starts with the database)."""
+    files = log_files(folder)
+    key = generate_key(key_name(DEMO_ORIGIN))
+    with eng.db.begin() as conn:
+        tlog.init(conn, DEMO_ORIGIN, str(key.verifier), timestamp(eng.clock()))
+    save_key(key, files["key"])
+    files["pub"].write_text(f"{key.verifier}\n", encoding="ascii")
+    return key
+
+
+def sign_checkpoint(eng: Engine, key: SigningKey, folder: Path) -> dict[str, object]:
+    """Sign the tree as the demo left it and write the checkpoint a city would publish."""
+    with eng.db.begin() as conn:
+        done = checkpoint(conn, [key], timestamp(eng.clock()))
+    log_files(folder)["checkpoint"].write_text(done["note"], encoding="utf-8")
+    return done
 
 
 def run_demo(folder: Path, echo: Callable[[str], None] = print) -> DemoResult:
@@ -92,12 +122,15 @@ def run_demo(folder: Path, echo: Callable[[str], None] = print) -> DemoResult:
     calendar = SimulatedCalendar(START)
     url = f"sqlite:///{db}"
     with Engine(url, clock=calendar) as eng:
+        key = start_log(eng, folder)
         published = set_up(eng)
         demo = Demo(eng, calendar, attachments)
         run_stories(demo, STORIES)
         reports = eng.verify(raise_on_failure=False)
+        signed = sign_checkpoint(eng, key, folder)
         result = DemoResult(url, demo.proposals, reports, demo.stories, demo.refusals, demo.clock_moves)
-        lines = summary(eng, result, published, calendar.today(), time.perf_counter() - began)
+        lines = summary(eng, result, published, calendar.today(), time.perf_counter() - began,
+                        int(signed["size"]), log_files(folder))
     for line in lines:
         echo(line)
     return result
@@ -106,7 +139,8 @@ def run_demo(folder: Path, echo: Callable[[str], None] = print) -> DemoResult:
 # --- the summary --------------------------------------------------------------------------
 
 
-def summary(eng: Engine, result: DemoResult, published: list[str], ended: dt.date, seconds: float) -> list[str]:
+def summary(eng: Engine, result: DemoResult, published: list[str], ended: dt.date, seconds: float,
+            logged: int, files: dict[str, Path]) -> list[str]:
     """The whole printout: kept under ~60 lines so it fits a terminal."""
     return [
         f"pathways demo: every shipped pathway, end to end, on a simulated calendar from {START:%a %d %b %Y}",
@@ -116,7 +150,9 @@ def summary(eng: Engine, result: DemoResult, published: list[str], ended: dt.dat
         *refusal_lines(result.refusals),
         *clock_lines(result.clock_moves),
         *verification_lines(result.reports, seconds),
-        *next_steps(result),
+        f"Transparency log: {logged} entries; signed checkpoint {files['checkpoint']} "
+        f"(key {files['key'].name}, public key {files['pub'].name})",
+        *next_steps(result, files),
     ]
 
 
@@ -163,14 +199,15 @@ def verification_lines(reports: list[ChainReport], seconds: float) -> list[str]:
             *(f"  {r.chain}: {r.error}" for r in failed)]
 
 
-def next_steps(result: DemoResult) -> list[str]:
+def next_steps(result: DemoResult, files: dict[str, Path]) -> list[str]:
     """Copy-pasteable commands against the demo database."""
     cli = f"pathways --db {shlex.quote(result.db_url)}"
     return ["", "What to try next:",
             f"  {cli} list",
             f"  {cli} show unsolicited-0001",
             f"  {cli} history pilot-0001",
-            f"  {cli} verify",
+            f"  {cli} verify --against {shlex.quote(str(files['checkpoint']))} "
+            f"--key-file {shlex.quote(str(files['pub']))}",
             f"  {cli} graph pilot",
             f"  pathways validate {shipped_folder()}"]
 

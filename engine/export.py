@@ -9,6 +9,9 @@ A bundle is a folder::
     pathway.json    the rules in their canonical JSON form: its sha256 is the one every entry names
     secrets.json    private bundles only: each confidential value with its salt
     attachments/    private bundles only: the attached files, named by their sha256
+    log.json        the transparency log's evidence (when the database's log is started): the latest
+                    signed checkpoint covering every entry of both files, the public key(s) that signed
+                    it, and one inclusion proof per line of trail.jsonl and registry.jsonl
     report.html     the record as a page (a rendering, not the record)
     verify.py       standard library only: ``python3 -I verify.py DIR`` re-checks all of the above
 
@@ -30,6 +33,21 @@ them at the position the entry names. It is cut at the highest position any
 entry names (version 1 entries, which name none: the last registry entry at
 or before the last entry's time). Registry entries carry nothing personal
 beyond user names and roles.
+
+The transparency log is what witnesses the record from outside the
+database: ``log.json`` holds the latest signed checkpoint covering every
+entry the bundle carries (``checkpoints.bundle_proofs``), the public keys
+named on its signature lines (never a private key: exports need none) and an
+inclusion proof per line. A database whose log is started but has no such
+checkpoint yet is refused (:class:`LogNotCheckpointed`: sign one first); a
+database without a log (older than it) still exports, and README.txt and
+verify.py then say plainly that nothing outside the bundle witnesses it.
+
+``verify.py`` is generated, not copied: ``templates/verify.py`` with its
+``BEGIN LOG VERIFIERS`` stub replaced by ``standalone_source()`` (the Merkle,
+Ed25519 and signed-note verifiers of ``engine/transparency``), so the bundle
+runs the very code the engine's tests run and there is no pasted copy to
+drift. It is the same file for every bundle exported by one version.
 
 A *public* bundle leaves out confidential values, their salts and the
 attached files (they may hold proprietary material); entries keep the salted
@@ -63,11 +81,21 @@ from pathways.resources import templates
 from .disclosure import check
 from .errors import DisclosureRisk  # noqa: F401 (raised by check_public; importers name it here)
 from .report import Report, build_report, report_text
+from .storage import reading
+from .transparency import checkpoints as log_checkpoints
+from .transparency import log as tlog
+from .transparency.note import VerifierKey, parse_note
+from .transparency.standalone import standalone_source
 
 if TYPE_CHECKING:
     from .runtime import Engine
 
-BUNDLE_FORMAT = "procurement-pathways-bundle/2"
+BUNDLE_FORMAT = "procurement-pathways-bundle/3"
+LOG_FORMAT = "procurement-pathways-log/1"
+#: The stub in templates/verify.py that export replaces with ``standalone_source()``.
+STUB_BEGIN, STUB_END = "# BEGIN LOG VERIFIERS", "# END LOG VERIFIERS"
+#: What to do when the log is started but no checkpoint covers the entries.
+SIGN_FIRST = "sign a checkpoint first: pathways log checkpoint --key FILE"
 #: The random part ``tempfile.mkdtemp`` adds to a staging folder's name (``.NAME.`` + this).
 STAGING_SUFFIX = re.compile(r"[a-z0-9_]{8}")
 #: Permissions (folders, files) of private and public bundles.
@@ -85,11 +113,57 @@ class Bundle:
     public: bool
     files: list[str]
     withheld: list[str]
+    #: The checkpoint the bundle was exported under (origin, size, root, keys), or None: no log.
+    log: dict[str, Any] | None = None
+
+
+class LogNotCheckpointed(PathwaysError):
+    """The database's log is started, but no signed checkpoint covers the entries to export (exit 1)."""
 
 
 def verifier_source() -> bytes:
-    """The bundle's ``verify.py``, copied verbatim from the installed templates."""
-    return templates().joinpath("verify.py").read_bytes()
+    """The bundle's ``verify.py``: templates/verify.py with its log-verifier stub replaced by
+    ``standalone_source()``, the stdlib verifiers the engine itself runs (one implementation)."""
+    template = templates().joinpath("verify.py").read_text(encoding="utf-8")
+    start, end = template.find(STUB_BEGIN), template.find(STUB_END)
+    if start < 0 or end < start or template.count(STUB_BEGIN) != 1:
+        raise RuntimeError("templates/verify.py has no single log-verifier stub")  # a packaging bug
+    end = template.index("\n", end) + 1
+    block = standalone_source("Bad", future_import=False)
+    return (template[:start] + block + template[end:]).encode("utf-8")
+
+
+def entry_hash(body: bytes) -> str:
+    """An entry's hash: the RFC 9162 leaf hash of its stored bytes."""
+    return hashlib.sha256(b"\x00" + body).hexdigest()
+
+
+def log_evidence(engine: Engine, bodies: list[bytes], registry: list[Any]) -> dict[str, Any] | None:
+    """log.json's content: the latest checkpoint covering every entry, its signers' keys and one proof
+    per line (trail, then registry); None when the database has no transparency log."""
+    hashes = [entry_hash(b) for b in bodies] + [r.hash for r in registry]
+    with reading(engine.db) as conn:
+        if not tlog.started(conn):
+            return None
+        try:
+            found = log_checkpoints.bundle_proofs(conn, hashes)
+        except tlog.LogError as exc:
+            why = exc.message.split(": run '")[0]
+            raise LogNotCheckpointed(f"export refused: {SIGN_FIRST} ({why})") from None
+    signed = {(s.name, s.key_id) for s in parse_note(found["checkpoint"])[1]}
+    parsed = {v: VerifierKey.parse(v) for v in found["vkeys"]}
+    keys = [v for v, k in parsed.items() if (k.name, k.key_id) in signed]  # the signers only, in log order
+    if not keys:
+        raise PathwaysError("the latest checkpoint is signed by none of the log's recorded keys: run 'pathways verify'")
+
+    def proof(h: str) -> dict[str, Any]:
+        p = found["proofs"][h]
+        return {"hash": h, "index": p["index"], "proof": p["proof"]}
+
+    n = len(bodies)
+    return {"format": LOG_FORMAT, "origin": found["origin"], "size": found["size"], "root": found["root"],
+            "checkpoint": found["checkpoint"], "keys": keys,
+            "trail": [proof(h) for h in hashes[:n]], "registry": [proof(h) for h in hashes[n:]]}
 
 
 def registry_extent(entries: list[dict[str, Any]], registry_ats: list[str]) -> int:
@@ -113,7 +187,8 @@ def registry_rows(engine: Engine, entries: list[dict[str, Any]]) -> list[Any]:
     return rows[:upto]
 
 
-def manifest(report: Report, registry: list[Any] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+def manifest(report: Report, registry: list[Any] = (),  # type: ignore[assignment]
+             log: dict[str, Any] | None = None) -> dict[str, Any]:
     """The bundle's manifest: what verify.py checks against, and the rules in force."""
     p = report.pathway
     return {
@@ -123,6 +198,7 @@ def manifest(report: Report, registry: list[Any] = ()) -> dict[str, Any]:  # typ
         "entries": report.count,
         "head": report.head,
         "registry": {"entries": len(registry), "head": registry[-1].hash if registry else "0" * 64},
+        "log": {k: log[k] for k in ("origin", "size", "root")} if log else None,
         "exported_at": report.generated_at,
         "public": report.public,
         "withheld": [{"field": w.field, "rule": w.rule, "entries": w.seqs} for w in report.withheld],
@@ -137,21 +213,24 @@ def _json_bytes(value: Any) -> bytes:
     return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _files(engine: Engine, report: Report) -> dict[str, bytes]:
-    """Every file of the bundle, by relative path."""
+def _files(engine: Engine, report: Report) -> tuple[dict[str, bytes], dict[str, Any] | None]:
+    """Every file of the bundle, by relative path, and the log's evidence (None: no log)."""
     rules = canonical_form(report.pathway)
     if hashlib.sha256(rules).hexdigest() != report.pathway.sha256:
         raise PathwaysError(f"stored pathway {report.pathway.id} v{report.pathway.version} does not match its sha256")
     registry = registry_rows(engine, report.entries)
+    log = log_evidence(engine, list(report.bodies), registry)
     files = {
-        "README.txt": readme(report, len(registry)).encode("utf-8"),
+        "README.txt": readme(report, len(registry), log).encode("utf-8"),
         "trail.jsonl": b"".join(body + b"\n" for body in report.bodies),
         "registry.jsonl": b"".join(bytes(r.body) + b"\n" for r in registry),
-        "manifest.json": _json_bytes(manifest(report, registry)),
+        "manifest.json": _json_bytes(manifest(report, registry, log)),
         "pathway.json": rules,
         "report.html": report_text(report, "html").encode("utf-8"),
         "verify.py": verifier_source(),
     }
+    if log is not None:
+        files["log.json"] = _json_bytes(log)
     if not report.public:
         files["secrets.json"] = _json_bytes({"proposal": report.proposal["id"], "secrets": report.secrets})
         for a in report.attachments:
@@ -160,7 +239,7 @@ def _files(engine: Engine, report: Report) -> dict[str, bytes]:
                 if hashlib.sha256(content).hexdigest() != a.sha256:
                     raise PathwaysError(f"stored attachment {a.sha256} does not match its hash")
                 files[f"attachments/{a.sha256}"] = content
-    return files
+    return files, log
 
 
 def check_public(engine: Engine, report: Report, files: dict[str, bytes]) -> None:
@@ -203,7 +282,7 @@ manifest.json   Which proposal and rules this is, how many entries, the last ent
 secrets.json    (private bundles) Each confidential value with the random salt that reproduces the
                 salted hash its entry carries.
 attachments/    (private bundles) The attached files, each named by its sha256.
-report.html     The record as a page to read and print. A rendering, not the record.
+{logfile}report.html     The record as a page to read and print. A rendering, not the record.
 verify.py       The checker (standard library only). It is the same file for every bundle.
 
 What verify.py proves
@@ -216,14 +295,13 @@ What verify.py proves
   position commits to); required rationales, documents and fields are there; every condition the
   rules set was recorded, and recorded as met; the clock acted only on a deadline that was due.
 - (private bundles) Each confidential value and attached file is the one its entry committed to.
-
+{logproves}
 What it does NOT prove
 ----------------------
 - The head in manifest.json (and as shown in report.html) is a rendering of the trail, not a
   second witness: whoever can rewrite this folder can rewrite the trail and its head together,
-  and so could whoever could rewrite the city's database before this export. To know this is
-  the city's record and not a consistent rewrite, compare the head with an independent copy:
-  the checkpoints the city publishes in its transparency log.
+  and so could whoever could rewrite the city's database before this export.
+  {lognot}
 - The guards' expressions are not re-evaluated here (that needs a CEL runtime); "pathways verify"
   does that against the database. A refusal's reasons are taken as recorded.
 - The manifest's YAML text is tied to the rules only through "pathways validate" (which prints
@@ -232,7 +310,39 @@ What it does NOT prove
 """
 
 
-def readme(report: Report, registry_entries: int) -> str:
+LOG_FILE = """\
+log.json        The city's transparency log's evidence for these entries: the signed checkpoint
+                (origin '{origin}', tree size {size}) this bundle was exported under, in
+                the C2SP signed-note format; the public key(s) that signed it (name+keyid+key);
+                and, for every line of trail.jsonl ("trail", item N for line N) and of
+                registry.jsonl ("registry"), its leaf index and RFC 9162 inclusion proof.
+"""
+
+LOG_PROVES = """\
+- (log.json) The checkpoint is signed (Ed25519, RFC 8032) by the key in log.json, and every line
+  of the trail and of the registry is in the log's tree of that checkpoint: its inclusion proof
+  leads from the line's hash to the signed root. verify.py prints the key's fingerprint (name,
+  key ID and the sha256 of the public key) and the checkpoint's origin: compare them with the key
+  and checkpoints the city publishes (or pass the published key: verify.py DIR --key KEY).
+"""
+
+LOG_NOT = """\
+log.json is the outside witness against that, and only as good as your comparison: a forger
+  can sign a checkpoint with a key of their own, so the signature means something once the
+  fingerprint verify.py prints is the key the city publishes. A checkpoint shows what the log
+  held at its size; that the city published it and that its log still extends it is for
+  "pathways verify --against CHECKPOINT" and the checkpoints the city publishes.\
+"""
+
+NO_LOG = """\
+This bundle has NO outside witness: the database had no transparency log when it was exported
+  (it is older than the log, or "pathways log init" was never run), so there is no signed
+  checkpoint and no inclusion proof. Only an independent copy of the head (from the city) can
+  tell this record from a rewrite.\
+"""
+
+
+def readme(report: Report, registry_entries: int, log: dict[str, Any] | None = None) -> str:
     """README.txt: what each file is, how to check the bundle, and what a check does and does not prove."""
     p = report.pathway
     title = f"Audit bundle for proposal {report.proposal['id']}"
@@ -243,7 +353,8 @@ def readme(report: Report, registry_entries: int) -> str:
     return README.format(proposal=report.proposal["id"], underline="=" * len(title), title=p.title, pathway=p.id,
                          version=p.version, exported=report.generated_at, kind="public" if report.public else
                          "private", folder="BUNDLE", entries=report.count, registry=registry_entries,
-                         withheld=withheld)
+                         withheld=withheld, logfile=LOG_FILE.format(**log) if log else "",
+                         logproves=LOG_PROVES if log else "", lognot=LOG_NOT if log else NO_LOG)
 
 
 def _target(folder: Path) -> Path:
@@ -296,7 +407,7 @@ def export(engine: Engine, proposal_id: str, folder: str | os.PathLike[str], *, 
     target = _target(Path(folder))
     engine.verify([proposal_id])
     report = build_report(engine, proposal_id, public=public, bundle=True)
-    files = _files(engine, report)
+    files, log = _files(engine, report)
     if public:
         check_public(engine, report, files)
     try:
@@ -313,5 +424,13 @@ def export(engine: Engine, proposal_id: str, folder: str | os.PathLike[str], *, 
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise UsageError(f"-o {folder}: cannot write ({exc.strerror})") from None
+    shown = None if log is None else {"origin": log["origin"], "size": log["size"], "root": log["root"],
+                                      "keys": [fingerprint(k) for k in log["keys"]]}
     return Bundle(target, report.proposal["id"], report.count, report.head, public, sorted(files),
-                  [w.field for w in report.withheld])
+                  [w.field for w in report.withheld], shown)
+
+
+def fingerprint(vkey: str) -> str:
+    """How verify.py names a key: ``name+keyid`` and the sha256 of the 32-byte public key."""
+    key = VerifierKey.parse(vkey)
+    return f"{key.name}+{key.key_id.hex()} (public key sha256 {hashlib.sha256(key.public_key).hexdigest()})"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, literal_column, select
+from sqlalchemy import bindparam, func, literal_column, select
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import ClauseElement
 
@@ -29,18 +29,23 @@ def _meta(key: str) -> Any:
     return select(_M.c.value).where(_M.c.key == literal_column(f"'{key}'")).scalar_subquery()
 
 
+#: The registry chain's real end: its last seq, read from the entries themselves (an index seek), so that a
+#: registry head in ``meta`` rolled back to before a revocation cannot make the write path judge by it.
+_REGISTRY_END = (select(func.max(_A.c.seq)).where(_A.c.chain == literal_column("'registry'"))
+                 .scalar_subquery().label("registry_end"))
+_POSITION = (_meta("registry_seq").label("registry_seq"), _meta("registry_head").label("registry_head"), _REGISTRY_END)
+
 #: The proposal row, the chain's last entry (to check the row against it) and the registry's position
 #: (to judge roles by the registry's replay), in one round trip.
-LOCK = (select(_P, _A.c.body.label("head_body"), _A.c.hash.label("head_hash"),
-               _meta("registry_seq").label("registry_seq"), _meta("registry_head").label("registry_head"))
+LOCK = (select(_P, _A.c.body.label("head_body"), _A.c.hash.label("head_hash"), *_POSITION)
         .select_from(_P.outerjoin(_A, (_A.c.chain == _P.c.id) & (_A.c.seq == _P.c.seq)))
         .where(_P.c.id == bindparam("pid")))
 #: PostgreSQL: a row lock that waited for another writer re-reads the *locked* row at its new version, but
-#: not the rows joined to it (READ COMMITTED's re-check), so the last entry is read after the lock, apart.
-LOCK_FOR_UPDATE = (select(_P, _meta("registry_seq").label("registry_seq"),
-                          _meta("registry_head").label("registry_head"))
-                   .where(_P.c.id == bindparam("pid")).with_for_update(of=_P))
-HEAD = select(_A.c.body, _A.c.hash).where(_A.c.chain == bindparam("pid"), _A.c.seq == bindparam("seq"))
+#: not the rows joined to it nor its subqueries (READ COMMITTED's re-check), so the last entry and the
+#: registry's position are read after the lock, apart: never older than what the writer before saw.
+LOCK_FOR_UPDATE = select(_P).where(_P.c.id == bindparam("pid")).with_for_update(of=_P)
+HEAD = (select(_A.c.body, _A.c.hash, *_POSITION)
+        .where(_A.c.chain == bindparam("pid"), _A.c.seq == bindparam("seq")))
 APPEND = st.audit_log.insert().values(chain=bindparam("a_chain"), seq=bindparam("a_seq"), hash=bindparam("a_hash"),
                                       body=bindparam("a_body"))
 BUMP = _P.update().where(_P.c.id == bindparam("b_id")).values(seq=bindparam("b_seq"), head=bindparam("b_head"))
@@ -104,4 +109,6 @@ class Statements:
         if row is not None and self.head is not None:
             last = self.head.first(conn, {"pid": pid, "seq": row.seq})
             row.head_body, row.head_hash = (last.body, last.hash) if last else (None, None)
+            row.registry_seq, row.registry_head, row.registry_end = (
+                (last.registry_seq, last.registry_head, last.registry_end) if last else (None, None, None))
         return row

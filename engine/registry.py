@@ -192,8 +192,11 @@ class Registry:
             return {}
         if kind == "refusal":
             trigger = e.get("trigger")
+            target = e.get("input") or {}
+            if not isinstance(target.get("roles", []), list) or not all(
+                    isinstance(r, str) for r in target.get("roles", [])):
+                raise bad("the entry is malformed: 'roles' is not a list of role names")
             if trigger == "users revoke" and is_admin:
-                target = e.get("input") or {}
                 held = self.roles(target.get("name")) if isinstance(target.get("name"), str) else None
                 asked = set(target.get("roles") or ())
                 last_admin = ADMIN in asked and self.admins() == {target.get("name")}

@@ -41,6 +41,12 @@ from .errors import VerificationFailed
 from .machines import Compiled
 from .registry import Registry
 
+#: How long after a registry entry (a revocation, say) an entry may still act under the position before
+#: it: a writer reads the registry once, inside its transaction, and a registry writer's own time is taken
+#: before it commits, so on PostgreSQL the two can cross by the length of a commit; this allows for that
+#: and for clock differences between the engine's hosts, and no more.
+STALE_AFTER = dt.timedelta(seconds=60)
+
 #: Kinds of entry a proposal chain may hold.
 KINDS = ("intake", "transition", "refusal")
 
@@ -73,6 +79,11 @@ def parse_time(at: str) -> dt.datetime:
     return dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
 
 
+def _earlier(at: str, by: dt.timedelta) -> str:
+    """The timestamp ``by`` before ``at``, in the engine's format (so that it compares as text)."""
+    return (parse_time(at) - by).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def _unsealed(e: dict[str, Any], secrets: Mapping[tuple[int, str], tuple[str, Any]], fail: Callable) -> dict:
     """An entry's inputs in clear: each salted hash replaced by its kept value, which must match it."""
     out = {}
@@ -99,7 +110,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
     raises a finding at ``seq``); ``files(ref)`` says what is wrong with an
     attachment's stored content, or None when it is there intact.
     """
-    prev, seq, version = GENESIS, 0, 1
+    prev, seq, version, last_at, last_position = GENESIS, 0, 1, "", 0
     compiled: Compiled | None = None
     state = entered = due = created = ""
     data: dict[str, Any] = {}
@@ -122,7 +133,14 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
         version = v
         if kind not in KINDS:
             raise fail(f"unknown kind of entry {kind!r}")
+        if at < last_at:  # the engine takes an entry's time under the proposal's lock: they only go forward
+            raise fail(f"the entry is dated {at}, before the entry it follows ({last_at})")
         position = _position(e, registry, fail)
+        if position < last_position:  # each entry reads the registry after the one before it committed
+            raise fail(f"the entry acted under registry seq {position}, older than the entry before it "
+                       f"(seq {last_position}): a revoked role cannot be used by naming an older position")
+
+        last_at, last_position = at, position
         if seq == 1:
             if kind != "intake":
                 raise fail("the first entry is not the intake")
@@ -210,6 +228,11 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                     due = due_at(pathway, state, data, parse_time(entered)) or ""
         if kind == "intake":
             due = due_at(pathway, state, data, parse_time(entered)) or ""
+        current = registry.position_at_time(_earlier(at, STALE_AFTER))
+        if v >= 2 and position < current:  # a grant or revocation takes effect when it is committed
+            raise fail(f"the entry acted under registry seq {position}, but registry seq {current} had been "
+                       f"recorded more than {STALE_AFTER.seconds} s before it: a revoked role cannot be used by "
+                       "naming a position from before the revocation")
         if v >= 2 and (e.get("entered") != entered or (e.get("due") or "") != due):
             raise fail(f"the entry records the stage entered at {e.get('entered')} and due {e.get('due')}, "
                        f"but the replay gives {entered} and {due or None}")

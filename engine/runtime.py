@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -131,16 +131,19 @@ class Engine:
 
     # --- the registry chain -------------------------------------------------------------
 
-    def _registry_at(self, conn: Any, seq: Any, head: Any) -> Registry:
+    def _registry_at(self, conn: Any, seq: Any, head: Any, end: Any = None) -> Registry:
         """The registry replayed up to the position the database records (seq, head), caught up if behind.
 
         Called at the start of a writing transaction, before it writes: the
         entries read are committed ones. New entries are verified and judged
         as they are applied; a position the chain does not hold is refused.
         """
-        if seq is None or head is None or not str(seq).isdigit():
+        if seq is None or head is None or not (str(seq).isascii() and str(seq).isdigit()):
             raise Tampered("the registry's head is missing from the database (meta)")
         seq = int(seq)
+        if end is not None and int(end) != seq:
+            raise Tampered(f"the database records the registry as ending at seq {seq}, but its chain holds "
+                           f"{end} entries: the recorded head was moved")
         with self._reg_lock:
             reg = self._reg
             if seq < reg.seq:  # entries once committed never go away, unless someone removed them
@@ -168,7 +171,8 @@ class Engine:
         if lock and self.db.dialect.name == "postgresql":
             query = query.with_for_update()
         found = dict(conn.execute(query).all())
-        return self._registry_at(conn, found.get("registry_seq"), found.get("registry_head"))
+        end = conn.execute(select(func.max(st.audit_log.c.seq)).where(st.audit_log.c.chain == REGISTRY)).scalar()
+        return self._registry_at(conn, found.get("registry_seq"), found.get("registry_head"), end or 0)
 
     def _registry(self, conn: Any, kind: str, actor: str, **fields: Any) -> str:
         """Append one event to the registry chain; its position is read (with this transaction's own writes)."""
@@ -538,6 +542,10 @@ class Engine:
                            f"stage '{state}', {pin['id']} v{pin['version']})")
         named = last.get("registry") or {}
         position = named.get("seq") if last.get("v", 1) >= 2 else reg.position_at_time(last["at"])
+        if type(position) is not int or position > reg.seq or reg.hash_at(position) != (
+                named.get("head") if last.get("v", 1) >= 2 else reg.hash_at(position)):
+            raise Tampered(f"{row.id}'s last entry acted under registry seq {position}, which the registry "
+                           f"chain (seq {reg.seq}) does not hold as recorded")
         problem = static_problem(pathway, last, reg.roles(last["actor"], position) if position is not None else None)
         if problem:
             raise Tampered(f"{row.id}'s last entry (seq {row.seq}) breaks its rules: {problem}")
@@ -547,7 +555,6 @@ class Engine:
 
     def _advance(self, pid: str, trigger: str, actor: str, rationale: str | None, updates: dict[str, Any],
                  files: list[AttachmentFile], *, clock: bool, expect_seq: int | None = None) -> Any:
-        now = self.clock()
         try:
             rationale = free_text("--rationale", (rationale or "").strip()) or None
             actor = one_line_text("--as", actor)
@@ -557,8 +564,11 @@ class Engine:
             row = self._lock(conn, pid)
             if expect_seq is not None and row.seq != expect_seq:
                 return None  # the clock's view is stale: someone acted since it looked; it looks again next tick
-            reg = self._reg if (int(row.registry_seq or -1), row.registry_head) == (self._reg.seq, self._reg.head) \
-                else self._registry_at(conn, row.registry_seq, row.registry_head)
+            now = self.clock()  # after the lock: entries of one chain are in time order as they are in seq order
+            mine = self._reg
+            reg = mine if (row.registry_seq, row.registry_head, row.registry_end or 0) == (
+                str(mine.seq), mine.head, mine.seq) else self._registry_at(conn, row.registry_seq, row.registry_head,
+                                                                           row.registry_end or 0)
             compiled = self._compiled_for(conn, reg, row.pathway_id, row.version, row.sha256)
             pathway = compiled.pathway
             entered_at, due = self._checked(row, pathway, reg)

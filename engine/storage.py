@@ -347,6 +347,8 @@ def create_schema(engine: SAEngine) -> None:
             _migrate_counters(conn)
         registry_empty = conn.execute(select(audit_log.c.seq).where(audit_log.c.chain == "registry").limit(1)).first() \
             is None
+        if not have and registry_empty:  # a new database: the transparency log sequences every entry from its first
+            conn.execute(meta.insert().values(key="log", value="on"))
         for key, value in (("schema_version", SCHEMA_VERSION), ("registry_head", "0" * 64), ("registry_seq", "0")):
             # A missing registry head over a registry that has entries is a finding, not a fresh start:
             # only 'rebuild' (from the chain) may put it back.

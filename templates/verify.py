@@ -51,7 +51,24 @@ Checked, stopping at the first problem:
 4. ``attachments/<sha256>``: each file's sha256 and size match an entry's
    attachment; a private bundle holds the file of every attachment recorded
    (refused attempts included: what was attempted is evidence too);
-5. the registry's end against the manifest (see below).
+5. the registry's end against the manifest (see below);
+6. ``log.json`` (bundles exported under the city's transparency log): the
+   checkpoint (a C2SP tlog-checkpoint in a C2SP signed note) is signed,
+   Ed25519 as RFC 8032 §5.1.7 verifies it, by the key(s) in log.json (or by
+   the key given with ``--key``), and each line of ``trail.jsonl`` and of
+   ``registry.jsonl`` is a leaf of the checkpoint's tree: its RFC 9162
+   §2.1.3.2 inclusion proof leads from the line's hash to the signed root at
+   the signed size. The key's fingerprint (name, key ID, sha256 of the
+   public key) and the checkpoint's origin are printed: a signature proves
+   only that *this* key signed, so compare the fingerprint with the key the
+   city publishes. A bundle without log.json (from a database that had no
+   log) verifies, and the output says it has no outside witness.
+
+The Merkle, Ed25519 and signed-note verifiers are not written here: at
+export, the ``BEGIN LOG VERIFIERS`` stub below is replaced by the engine's
+own stdlib verifiers (``engine/transparency``, ``standalone_source()``), so
+the bundle runs the code the engine's tests run. This template alone checks
+everything but log.json.
 
 What is *not* re-checked here: the guards' CEL expressions are not evaluated
 (that needs a CEL runtime; ``pathways verify`` does it), so a condition's
@@ -67,9 +84,12 @@ and files must be present), and ``registry.entries``/``registry.head`` (the
 end of the registry, checked last: entries of version 2 commit to the
 registry position they acted under, which is checked first; for version 1
 entries the manifest is the only witness of the registry's end). An
-attacker who rewrites a bundle *and* its manifest consistently is caught
-only by comparing the head with an independent copy (the city's published
-transparency-log checkpoints): see README.txt.
+attacker who rewrites a bundle *and* its manifest consistently passes every
+check above: that is what log.json is for (step 6). A rewritten line is not
+a leaf of the city's signed tree, so its proof fails, unless the attacker
+also signs a new checkpoint, with a key of their own, which then shows in
+the fingerprint printed (or fails outright with ``--key``). A bundle with no
+log.json has no such witness: see README.txt.
 
 Limits, said plainly:
 
@@ -92,9 +112,16 @@ Limits, said plainly:
   bundle: the due time the entry records is taken as is there.
 - ``report.html`` is a rendering for reading, not part of the record.
 
+Usage: ``python3 -I verify.py DIR [--key NAME+KEYID+KEY]``; with ``--key``
+(the verifier key the city publishes) only that key is trusted, so a
+checkpoint signed by any other key fails.
+
 Exit status: 0 intact; 1 a check failed (the first bad line and why on
-stderr, as ``FAILED: line N: why``); 2 unusable arguments.
+stderr, as ``FAILED: line N: why``, or the file at fault); 2 unusable
+arguments.
 """
+
+from __future__ import annotations  # the log verifiers' annotations, inserted at export
 
 import bisect
 import datetime
@@ -122,6 +149,37 @@ UTC = datetime.timezone(datetime.timedelta(0))  # not datetime.UTC: that needs P
 
 class Bad(Exception):
     """A failed check: where (``line N``, or a file name) and why."""
+
+
+# --- the log's verifiers: Merkle proofs (RFC 9162), Ed25519 (RFC 8032), signed notes (C2SP) ---------
+#
+# Export replaces everything from BEGIN to END LOG VERIFIERS with engine.transparency's
+# standalone_source(): verify_inclusion, ed25519_verify, VerifierKey, parse_note, open_checkpoint and
+# their MerkleError and NoteError (subclasses of Bad). The stub here only keeps the template itself
+# runnable: it checks everything but log.json.
+
+# BEGIN LOG VERIFIERS
+class MerkleError(Bad):
+    pass
+
+
+class NoteError(Bad):
+    pass
+
+
+def _not_exported(*_args):
+    raise NoteError("this is templates/verify.py, not a bundle's: the log's verifiers are inserted at export")
+
+
+class VerifierKey:
+    parse = staticmethod(_not_exported)
+
+
+parse_note = open_checkpoint = verify_inclusion = ed25519_verify = _not_exported
+# END LOG VERIFIERS
+
+
+# --- small helpers --------------------------------------------------------------------------------
 
 
 def is_hash(value):
@@ -287,8 +345,10 @@ def parse_line(n, line, m):
     return e
 
 
-def check_trail(folder, m, judge=None):
+def check_trail(folder, m, judge=None, hashes_out=None):
     """Walk the lines in order and return the entries; the first bad line raises ``Bad``.
+
+    ``hashes_out`` (a list) receives each line's hash, for the log's proofs.
 
     ``judge(entry)`` (the semantic replay) is called on each line once its
     link is shown intact, so a lawful-looking chain with one unlawful entry
@@ -296,6 +356,8 @@ def check_trail(folder, m, judge=None):
     """
     lines = read_lines(folder, "trail.jsonl", "line")
     hashes = [leaf_hash(line) for line in lines]
+    if hashes_out is not None:
+        hashes_out.extend(hashes)
     parsed = {}
 
     def entry(n):
@@ -784,18 +846,126 @@ def check_attachments(folder, m, entries):
     return len(names)
 
 
+# --- the transparency log: log.json --------------------------------------------------------------
+
+LOG_FORMAT = "procurement-pathways-log/1"
+
+
+def fingerprint(key):
+    """How a key is shown: ``name+keyid`` and the sha256 of its 32-byte public key."""
+    return f"{key.name}+{key.key_id.hex()} (public key sha256 {hashlib.sha256(key.public_key).hexdigest()})"
+
+
+def load_log(folder, m):
+    """log.json, shape-checked, or None for a bundle exported without a log (the manifest must agree)."""
+    raw = read(folder, "log.json", required=False)
+    if raw is None:
+        if m.get("log") is not None:
+            raise Bad("log.json: missing, but manifest.json says the bundle was exported under a checkpoint "
+                      "of the city's transparency log: the log's evidence was removed")
+        return None
+    doc = parse_json(raw, "log.json")
+    if not isinstance(doc, dict) or doc.get("format") != LOG_FORMAT:
+        raise Bad(f"log.json: not a {LOG_FORMAT} document")
+    keys = doc.get("keys")
+    if not isinstance(doc.get("checkpoint"), str) or not (isinstance(keys, list) and keys
+                                                          and all(isinstance(k, str) for k in keys)):
+        raise Bad("log.json: 'checkpoint' (a signed note) or 'keys' (the verifier keys) is missing or malformed")
+    for part in ("trail", "registry"):
+        if not isinstance(doc.get(part), list):
+            raise Bad(f"log.json: '{part}' (one inclusion proof per line) is missing or malformed")
+    return doc
+
+
+def parse_key(text, where):
+    try:
+        return VerifierKey.parse(text)
+    except NoteError as exc:
+        raise Bad(f"{where}: {exc}") from None
+
+
+def open_signed(doc, pinned=None):
+    """The checkpoint, once its signature verifies, and the keys that signed it.
+
+    Trusted: the keys in log.json, or only ``pinned`` (``--key``). Every key
+    log.json names must have signed the checkpoint (the export names only its
+    signers).
+    """
+    keys = [parse_key(k, "log.json: key") for k in doc["keys"]]
+    trusted = [pinned] if pinned is not None else keys
+    try:
+        cp, _ = open_checkpoint(doc["checkpoint"], trusted)
+        signatures = parse_note(doc["checkpoint"])[1]
+    except NoteError as exc:
+        raise Bad(f"log.json: the checkpoint does not verify: {exc}") from None
+    signed = {(s.name, s.key_id) for s in signatures}
+    for key in keys:
+        if (key.name, key.key_id) not in signed:
+            raise Bad(f"log.json: key {key.name}+{key.key_id.hex()} did not sign the checkpoint")
+    stated = (doc.get("origin"), doc.get("size"), doc.get("root"))
+    if stated != (cp.origin, cp.size, cp.root.hex()):
+        raise Bad(f"log.json: says origin {stated[0]!r}, size {stated[1]!r}, root {stated[2]!r}, but the signed "
+                  f"checkpoint says {cp.origin!r}, {cp.size}, {cp.root.hex()}")
+    return cp, [k for k in trusted if (k.name, k.key_id) in signed]
+
+
+def check_proofs(cp, proofs, hashes, label, file):
+    """Each line's hash is a leaf of the checkpoint's tree, by its inclusion proof (one per line, in order)."""
+    if len(proofs) != len(hashes):
+        raise Bad(f"log.json: {len(proofs)} inclusion proofs for the {len(hashes)} lines of {file}")
+    for n in range(1, len(hashes) + 1):
+        p, actual, where = proofs[n - 1], hashes[n - 1], f"{label} {n}"
+        if not (isinstance(p, dict) and type(p.get("index")) is int and isinstance(p.get("proof"), list)
+                and all(is_hash(x) for x in p["proof"]) and is_hash(p.get("hash"))):
+            raise Bad(f"log.json: the proof for {where} of {file} is malformed (hash, index, proof)")
+        if p["hash"] != actual:
+            raise Bad(f"{where}: log.json's inclusion proof is for entry {p['hash']}, but the line hashes to "
+                      f"{actual}: the line was edited, or the proof is another entry's")
+        try:
+            verify_inclusion(bytes.fromhex(actual), p["index"], cp.size, [bytes.fromhex(x) for x in p["proof"]],
+                             cp.root)
+        except MerkleError as exc:
+            raise Bad(f"{where}: not in the log's signed tree (origin '{cp.origin}', size {cp.size}): {exc}") from None
+
+
+def check_log(doc, m, trail_hashes, registry_hashes, pinned=None):
+    """The checkpoint's signature, then every line's inclusion proof; returns (checkpoint, signers)."""
+    cp, signers = open_signed(doc, pinned)
+    if m.get("log") != {"origin": cp.origin, "size": cp.size, "root": cp.root.hex()}:
+        raise Bad("manifest.json: its 'log' does not name the checkpoint in log.json")
+    check_proofs(cp, doc["trail"], trail_hashes, "line", "trail.jsonl")
+    check_proofs(cp, doc["registry"], registry_hashes, "registry.jsonl line", "registry.jsonl")
+    return cp, signers
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+USAGE = "usage: python3 verify.py DIR [--key NAME+KEYID+KEY]   (DIR: an exported bundle folder)"
+
+
 def main(argv):
-    if len(argv) != 1 or not os.path.isdir(argv[0]):
-        print("usage: python3 verify.py DIR   (DIR: an exported bundle folder)", file=sys.stderr)
+    if len(argv) not in (1, 3) or not os.path.isdir(argv[0]) or len(argv) == 3 and argv[1] != "--key":
+        print(USAGE, file=sys.stderr)
         return 2
-    folder = argv[0]
+    folder, pinned = argv[0], None
+    if len(argv) == 3:
+        try:
+            pinned = parse_key(argv[2], "--key")
+        except Bad as bad:
+            print(f"{USAGE}\n{bad}", file=sys.stderr)
+            return 2
     try:
         m = load_manifest(folder)
+        log = load_log(folder, m)
         registry = check_registry(folder)
-        entries = check_trail(folder, m, Replay(folder, registry).judge)
+        hashes = []
+        entries = check_trail(folder, m, Replay(folder, registry).judge, hashes)
         values = check_secrets(folder, m, entries)
         files = check_attachments(folder, m, entries)
         check_registry_end(m, registry)
+        if log is None and pinned is not None:
+            raise Bad("log.json: missing: --key was given, but this bundle carries no checkpoint to check it against")
+        signed = None if log is None else check_log(log, m, hashes, registry.hashes, pinned)
     except Bad as bad:
         print(f"FAILED: {bad}", file=sys.stderr)
         return 1
@@ -803,6 +973,17 @@ def main(argv):
     print(f"ok: {m['proposal']}: {len(entries)} entries intact and lawful by the rules in pathway.json, head "
           f"{m['head']} ({kind} bundle; {registry.seq} registry entries replayed; {values} confidential value(s), "
           f"{files} attachment(s) and the rules in pathway.json re-checked)")
+    if signed is None:
+        print("log: none: this bundle has NO outside witness (it was exported from a database without a "
+              "transparency log); compare its head with a copy the city keeps")
+        return 0
+    cp, signers = signed
+    print(f"log: all {len(entries)} entries and {registry.seq} registry entries are in the checkpoint of origin "
+          f"'{cp.origin}' (tree size {cp.size}, root {cp.root.hex()})")
+    for key in signers:
+        print(f"log: checkpoint signed by {fingerprint(key)}"
+              + (": the key given with --key" if pinned is not None else
+                 ": compare this with the key the city publishes"))
     return 0
 
 

@@ -1,8 +1,9 @@
 """The bundle's verify.py, in process and as a reviewer runs it: the registry it replays, the limits on
 what it reads, and how an export writes the bundle (README, permissions, stale staging folders).
 
-verify.py is imported from ``templates/verify.py`` with importlib (so mutation testing reaches it) and
-also run as its own ``python3 -I`` process from a folder outside the repository.
+verify.py is generated from ``templates/verify.py`` (``engine.export.verifier_source``: the template with
+the engine's stdlib log verifiers inserted, so mutation testing of the template still reaches it), imported
+with importlib, and also run as its own ``python3 -I`` process from a folder outside the repository.
 """
 
 from __future__ import annotations
@@ -28,10 +29,15 @@ VERIFY = ROOT / "templates" / "verify.py"
 
 
 @pytest.fixture(scope="module")
-def verifier() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("templates_verify", VERIFY)
+def verifier(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    from engine.export import verifier_source
+
+    path = tmp_path_factory.mktemp("verifier") / "verify.py"
+    path.write_bytes(verifier_source())
+    spec = importlib.util.spec_from_file_location("templates_verify", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve the log verifiers' annotations through sys.modules
     spec.loader.exec_module(module)
     return module
 
@@ -356,13 +362,20 @@ def test_readme_says_what_the_bundle_proves_and_what_not(city: Any, tmp_path: Pa
         assert "guards' expressions are not re-evaluated" in text
     assert "confidential values, their salts and the attached files are withheld" in public
     assert "private bundle: it holds confidential values" in private
+    assert "This bundle has NO outside witness" in private  # this city never started its log
 
 
 def test_verify_py_stays_stdlib_only_and_lint_clean() -> None:
     import ast
 
-    tree = ast.parse(VERIFY.read_bytes())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
-    assert imported <= sys.stdlib_module_names
-    assert not [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    from engine.export import verifier_source
+
+    for source in (VERIFY.read_bytes(), verifier_source()):  # the template, and what a bundle gets
+        tree = ast.parse(source)
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                     if isinstance(node, ast.ImportFrom) and node.module}
+        assert imported <= sys.stdlib_module_names | {"__future__"}
+        assert {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)} <= {"__future__",
+                                                                                              "dataclasses"}

@@ -230,7 +230,9 @@ def test_private_bundle_holds_secrets_and_kept_files(record: Record, private_bun
 
 
 def test_verify_py_is_the_shipped_file_and_stdlib_only(private_bundle: Path) -> None:
-    shipped = (ROOT / "templates" / "verify.py").read_bytes()
+    from engine.export import verifier_source
+
+    shipped = verifier_source()  # templates/verify.py with the engine's stdlib log verifiers inserted
     assert (private_bundle / "verify.py").read_bytes() == shipped
     tree = ast.parse(shipped)
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
@@ -391,6 +393,7 @@ def _load_verifier(bundle: Path) -> Any:
     spec = importlib.util.spec_from_file_location("bundle_verify", bundle / "verify.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve the log verifiers' annotations through sys.modules
     spec.loader.exec_module(module)
     return module
 

@@ -119,7 +119,8 @@ def test_templates_load_from_the_installed_package() -> None:
     folder = resources.files("engine.templates")
     for name in ("report.html.j2", "report.md.j2", "docs.html.j2", "_page.html.j2", "report.css", "verify.py"):
         assert folder.joinpath(name).is_file(), name
-    assert verifier_source() == (ROOT / "templates" / "verify.py").read_bytes()
+    template = (ROOT / "templates" / "verify.py").read_bytes()  # the bundle's verify.py is generated from it
+    assert verifier_source().startswith(template.split(b"# BEGIN LOG VERIFIERS")[0])
 
 
 # --- vendor text stays text in every report --------------------------------------------------------

@@ -12,7 +12,7 @@ from conftest import MINI, MINI_DATA
 
 from cli import cli
 from engine import Engine
-from engine.storage import reading
+from engine.storage import create_schema, reading
 from engine.transparency import (
     Checkpoint,
     MerkleError,
@@ -76,26 +76,53 @@ def test_proof_plan_matches_merkle(mini: Engine) -> None:
             assert got == inclusion_proof(i, n + 1, lambda lv, ix: store[lv, ix])
 
 
+def before_the_log(eng: Engine) -> None:
+    """Make ``eng``'s (SQLite) database look like one from before the log: no flag, no leaves, no nodes."""
+    with eng.db.begin() as conn:
+        for table in ("log_leaves", "log_nodes"):
+            conn.exec_driver_sql(f"DROP TRIGGER {table}_no_delete")
+            conn.exec_driver_sql(f"DELETE FROM {table}")
+        conn.exec_driver_sql("DELETE FROM meta WHERE key = 'log'")
+    create_schema(eng.db)  # the triggers back
+
+
 def test_init_sequences_an_existing_database_in_commit_order(mini: Engine, clock) -> None:
     a = mini.intake("mini", MINI_DATA, actor="ana")
     b = mini.intake("mini", MINI_DATA, actor="ana")
     mini.add_user("bob", ["officer"], actor="ana")
+    before_the_log(mini)
     with reading(mini.db) as conn:
         order = tlog.commit_order(conn)
+        assert tlog.tree_size(conn) == 0 and not tlog.started(conn)
+        assert "no transparency log" in logcheck.check_tree(conn).notes[0]
+    mini.intake("mini", MINI_DATA, actor="ana")  # not logged: the log is not started
+    with reading(mini.db) as conn:
+        assert tlog.tree_size(conn) == 0
     chains = [c for c, _, _ in order]
     assert chains == ["registry", "registry", "registry", a, b, "registry"]  # as the clock saw them
     started(mini)
     with reading(mini.db) as conn:
-        assert tlog.tree_size(conn) == 6
+        assert tlog.tree_size(conn) == 7
+        assert not logcheck.check_tree(conn).failures
+    mini.intake("mini", MINI_DATA, actor="ana")  # logged from now on
+    with reading(mini.db) as conn:
+        assert tlog.tree_size(conn) == 8
         assert not logcheck.check_tree(conn).failures
     with mini.db.begin() as conn, pytest.raises(tlog.LogError, match="already started"):
         tlog.init(conn, "Other log", "x", "now")
 
 
-def test_nothing_is_logged_before_init(mini: Engine) -> None:
+def test_a_new_database_logs_from_its_first_entry(mini: Engine) -> None:
+    """No 'log init' for the tree: init only names the log and makes its key (checkpoints need them)."""
     with reading(mini.db) as conn:
-        assert tlog.tree_size(conn) == 0
-        assert "no transparency log" in logcheck.check_tree(conn).notes[0]
+        assert tlog.started(conn) and tlog.tree_size(conn) == len(all_hashes(mini))
+        report = logcheck.check_tree(conn)
+    assert not report.failures and "no origin yet" in report.notes[0]
+    with mini.db.begin() as conn, pytest.raises(tlog.LogError, match="no origin yet"):
+        cps.checkpoint(conn, [generate_key("x")], "now")
+    with mini.db.begin() as conn:
+        done = tlog.init(conn, "Test procurement log", str(generate_key("x").verifier), "now")
+    assert done["sequenced"] == 0 and done["size"] == len(all_hashes(mini))
 
 
 def test_rotation_and_new_origin(mini: Engine) -> None:
@@ -201,3 +228,26 @@ def test_postgresql_sequencer(pg_url: str, clock) -> None:
         assert open_checkpoint(note, [key.verifier])[0].size == len(all_hashes(eng)) == tlog.tree_size(conn)
         assert not logcheck.check_tree(conn).failures
     eng.close()
+
+
+def test_check_tree_streams_and_names_the_first_bad_node(mini: Engine) -> None:
+    """An edited node and a missing one are each named at their first leaf; memory does not follow the tree."""
+    import tracemalloc
+
+    for _ in range(12):
+        mini.intake("mini", MINI_DATA, actor="ana")
+    with mini.db.begin() as conn:
+        for table in ("log_nodes",):
+            conn.exec_driver_sql(f"DROP TRIGGER {table}_no_update")
+            conn.exec_driver_sql(f"DROP TRIGGER {table}_no_delete")
+        conn.exec_driver_sql("UPDATE log_nodes SET hash = zeroblob(32) WHERE level = 1 AND idx = 3")
+        conn.exec_driver_sql("DELETE FROM log_nodes WHERE level = 2 AND idx = 2")
+    with reading(mini.db) as conn:
+        tracemalloc.start()
+        report = logcheck.check_tree(conn)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    reasons = [(f.seq, f.reason) for f in report.failures]
+    assert reasons[0][0] == 6 and "node (1, 3) over leaves 6 to 7 does not hash" in reasons[0][1]
+    assert reasons[1][0] == 8 and "node (2, 2) over leaves 8 to 11 is missing" in reasons[1][1]
+    assert peak < 200_000, peak

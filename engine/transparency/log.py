@@ -21,13 +21,19 @@ How entries get in (measured, see ``bench/bench_tlog.py``):
   queue is drained by the next writer, by ``integrate`` (``log checkpoint``,
   ``tick``), so a checkpoint covers everything committed before it.
 
-The log starts with ``pathways log init`` (:func:`init`), which sequences
-the entries already there; before that nothing is logged. Checkpoints are in
+The log starts with the database: ``storage.create_schema`` sets ``meta``
+``log=on`` in a new database, so every entry is sequenced from the first. A
+database from before the log has no flag: ``pathways log init`` (:func:`init`)
+sequences the entries already there, in commit order, and sets it. ``log
+init --key FILE --origin NAME`` also names the log and makes its key, which
+checkpoints need (``log_origins``). Level 0 of the tree is not stored twice:
+node ``(0, i)`` is ``log_leaves.hash`` of leaf ``i``. Checkpoints are in
 ``checkpoints.py``, verification in ``logcheck.py``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterable
@@ -62,11 +68,15 @@ def _sql(pg: bool, sql: str) -> str:
     return sql.replace("?", "%s") if pg else sql
 
 
+#: Whether the log sequences entries: the flag, or any leaf (a deleted flag does not stop a started log).
+_STARTED = "((SELECT value FROM meta WHERE key = 'log') = 'on' OR EXISTS (SELECT 1 FROM log_leaves))"
+
+
 def _size(cur: Any, pg: bool) -> tuple[bool, int]:
-    """(started, tree size) in one round trip."""
-    cur.execute("SELECT (SELECT max(n) FROM log_origins), (SELECT max(idx) FROM log_leaves)")
-    started, last = cur.fetchone()
-    return started is not None, 0 if last is None else last + 1
+    """(sequencing, tree size) in one round trip."""
+    cur.execute("SELECT (SELECT value FROM meta WHERE key = 'log'), (SELECT max(idx) FROM log_leaves)")
+    flag, last = cur.fetchone()
+    return flag == "on" or last is not None, 0 if last is None else last + 1
 
 
 def _frontier(size: int) -> list[tuple[int, int]]:
@@ -79,17 +89,31 @@ def _frontier(size: int) -> list[tuple[int, int]]:
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _fetch_sql(leaves: int, nodes: int, pg: bool) -> str:
+    """One statement reading ``leaves`` leaf rows (level 0) and ``nodes`` stored nodes, each by primary key.
+
+    A UNION ALL of primary-key lookups: one index seek each, one round trip, and a text that depends only
+    on the two counts, so the driver keeps it prepared (SQLite's statement cache; psycopg prepares a
+    statement run often). Measured (bench/bench_tlog.py part 3): 40% less than one statement per node,
+    and a join from a VALUES list of keys cost 2x. Only the text is cached, never a hash.
+    """
+    parts = (["SELECT 0, idx, hash FROM log_leaves WHERE idx = ?"] * leaves
+             + ["SELECT level, idx, hash FROM log_nodes WHERE level = ? AND idx = ?"] * nodes)
+    return _sql(pg, " UNION ALL ".join(parts))
+
+
 def fetch_nodes(cur: Any, pg: bool, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """The stored nodes named by ``keys``, in one query."""
-    keys = sorted(set(keys))
-    if not keys:
+    """The stored nodes named by ``keys`` (distinct; level 0: the leaf rows), in one statement; missing ones absent."""
+    leaves, nodes = [], []
+    for level, idx in keys:
+        if level:
+            nodes += (level, idx)
+        else:
+            leaves.append(idx)
+    if not leaves and not nodes:
         return {}
-    # A join from the keys to the primary key: one seek per key (``(level, idx) IN (VALUES ...)`` scans
-    # the table on SQLite, and an OR of pairs costs 2.5x this); SQLite's CROSS JOIN fixes the loop order.
-    values = ",".join(["(?,?)"] * len(keys))
-    cur.execute(_sql(pg, f"WITH k(l, i) AS (VALUES {values}) SELECT n.level, n.idx, n.hash FROM k "
-                         f"{'JOIN' if pg else 'CROSS JOIN'} log_nodes n ON n.level = k.l AND n.idx = k.i"),
-                [v for k in keys for v in k])
+    cur.execute(_fetch_sql(len(leaves), len(nodes) // 2, pg), leaves + nodes)
     return {(lv, i): bytes(h) for lv, i, h in cur.fetchall()}
 
 
@@ -113,11 +137,13 @@ def _write(cur: Any, pg: bool, size: int, leaves: list[tuple[str, int, bytes]]) 
     for n, (_, _, h) in enumerate(leaves, size):
         for level, idx, value in append_leaf(n, h, node):
             store[level, idx] = value
-            rows.append((level, idx, value))
+            if level:  # level 0 is the leaf row itself
+                rows.append((level, idx, value))
     if len(leaves) == 1:  # the write path: one statement each (executemany costs more for one row)
         cur.execute(_sql(pg, "INSERT INTO log_leaves (idx, chain, seq, hash) VALUES (?, ?, ?, ?)"), (size, *leaves[0]))
-        cur.execute(_sql(pg, "INSERT INTO log_nodes (level, idx, hash) VALUES " + ",".join(["(?, ?, ?)"] * len(rows))),
-                    [v for r in rows for v in r])
+        if rows:  # half the leaves (even indexes) complete no node
+            cur.execute(_sql(pg, "INSERT INTO log_nodes (level, idx, hash) VALUES "
+                             + ",".join(["(?, ?, ?)"] * len(rows))), [v for r in rows for v in r])
         return size + 1
     cur.executemany(_sql(pg, "INSERT INTO log_leaves (idx, chain, seq, hash) VALUES (?, ?, ?, ?)"),
                     [(n, c, s, h) for n, (c, s, h) in enumerate(leaves, size)])
@@ -149,9 +175,9 @@ def append(conn: Any, chain: str, seq: int, digest: str) -> None:
             if started:
                 _write(cur, pg, size, [leaf])
             return
-        cur.execute(f"SELECT (SELECT max(n) FROM log_origins), pg_try_advisory_xact_lock({SEQUENCER_LOCK})")
+        cur.execute(f"SELECT {_STARTED}, pg_try_advisory_xact_lock({SEQUENCER_LOCK})")
         started, got = cur.fetchone()
-        if started is None:
+        if not started:
             return
         if not got:
             cur.execute("INSERT INTO log_pending (chain, seq, hash) VALUES (%s, %s, %s)", leaf)
@@ -205,7 +231,8 @@ def origins(conn: Any) -> list[dict[str, Any]]:
 def current_origin(conn: Any) -> dict[str, Any]:
     found = origins(conn)
     if not found:
-        raise LogError("the transparency log is not started: run 'pathways log init --key FILE --origin NAME'")
+        raise LogError("the transparency log has no origin yet (checkpoints need the log's name and key): "
+                       "run 'pathways log init --key FILE --origin NAME'")
     return found[-1]
 
 
@@ -224,7 +251,7 @@ class Nodes:
             return bytes(32)
 
         compute(record)
-        store = fetch_nodes(self.cur, self.pg, wanted)
+        store = fetch_nodes(self.cur, self.pg, set(wanted))
 
         def node(level: int, idx: int) -> bytes:
             try:
@@ -284,22 +311,23 @@ def _inclusion_plan(index: int, size: int) -> list[list[tuple[int, int]]]:
     """RFC 9162 §2.1.3.1 PATH(index, D[size]) as the stored nodes each element folds from, leaf to root.
 
     The same walk as ``merkle.inclusion_proof`` (tests hold them equal), without hashing, so that every
-    node a proof needs is fetched in ONE query. Left siblings are always complete subtrees (one node);
-    only a right sibling on the tree's right edge folds from several.
+    node a proof needs is fetched in ONE query. Until the walk enters a complete subtree it splits the
+    ragged right edge (at most one step per 1-bit of ``size``): a left sibling is one node, a right one
+    may fold from several. Inside a complete subtree of ``2**L`` leaves the siblings are simply
+    ``(level, (index >> level) ^ 1)`` for each level below ``L``.
     """
-    plan, start, end = [], 0, size
-    while end - start > 1:
+    top, start, end = [], 0, size
+    while (end - start) & (end - start - 1):  # not a power of two: the ragged right edge
         k = 1 << ((end - start - 1).bit_length() - 1)
         if index < start + k:
-            width = end - start - k
-            plan.append([((width.bit_length() - 1), (start + k) >> (width.bit_length() - 1))]
-                        if width & (width - 1) == 0 else _ranges(start + k, end))
+            top.append(_ranges(start + k, end))
             end = start + k
         else:
             level = k.bit_length() - 1
-            plan.append([(level, start >> level)])
+            top.append([(level, start >> level)])
             start += k
-    return plan[::-1]
+    levels = (end - start).bit_length() - 1
+    return [[(level, (index >> level) ^ 1)] for level in range(levels)] + top[::-1]
 
 
 def prove(conn: Any, digest: str, size: int | None = None, *, with_root: bool = True) -> dict[str, Any]:
@@ -314,25 +342,35 @@ def prove(conn: Any, digest: str, size: int | None = None, *, with_root: bool = 
         raise UsageError(f"'{digest}' is not an entry hash (64 hex digits)") from None
     cur, pg = _cursor(conn)
     try:
-        cur.execute(_sql(pg, "SELECT idx, chain, seq, (SELECT max(idx) FROM log_leaves) FROM log_leaves "
-                             "WHERE hash = ?"), (raw,))
+        if size is None:  # the whole tree
+            cur.execute(_sql(pg, "SELECT idx, chain, seq, (SELECT max(idx) FROM log_leaves) + 1 FROM log_leaves "
+                                 "WHERE hash = ?"), (raw,))
+        else:  # a tree larger than the log shows as a missing node (below), so its size is not read here
+            cur.execute(_sql(pg, "SELECT idx, chain, seq FROM log_leaves WHERE hash = ?"), (raw,))
         row = cur.fetchone()
         if row is None:
             raise LogError(f"no entry {digest} in the log (not an entry hash, or not yet sequenced)")
-        idx, chain, seq, last = row
-        size = last + 1 if size is None else size
-        if type(size) is not int or not idx < size <= last + 1:
-            raise MerkleError(f"entry {digest[:12]} is leaf {idx}; no proof in a tree of size {size} "
-                              f"(the log has {last + 1} leaves)")
+        idx, chain, seq = row[:3]
+        size = row[3] if size is None else size
+
+        def too_big() -> MerkleError:
+            return MerkleError(f"entry {digest[:12]} is leaf {idx}; no proof in a tree of size {size} "
+                               f"(the log has {_size(cur, pg)[1]} leaves)")
+
+        if type(size) is not int or not idx < size:
+            raise too_big()
         plan, top = _inclusion_plan(idx, size), (_ranges(0, size) if with_root else [])
-        store = fetch_nodes(cur, pg, [k for part in plan for k in part] + top)
+        keys = [k for part in plan for k in part]  # distinct; the root's nodes may repeat some
+        store = fetch_nodes(cur, pg, set(keys).union(top) if top else keys)
+        try:
+            path = [store[part[0]] if len(part) == 1 else _fold([store[k] for k in part]) for part in plan]
+            root_hash = _fold([store[k] for k in top]) if top else None
+        except KeyError as missing:
+            if size > _size(cur, pg)[1]:
+                raise too_big() from None
+            raise LogError(f"the log's node {missing} is missing: the stored tree was cut") from None
     finally:
         cur.close()
-    try:
-        path = [store[part[0]] if len(part) == 1 else _fold([store[k] for k in part]) for part in plan]
-        root_hash = _fold([store[k] for k in top]) if top else None
-    except KeyError as missing:
-        raise LogError(f"the log's node {missing} is missing: the stored tree was cut") from None
     return {"hash": digest, "chain": chain, "seq": seq, "index": idx, "size": size,
             "root": root_hash.hex() if root_hash else None,
             "proof": [p.hex() for p in path]}
@@ -364,28 +402,33 @@ def commit_order(conn: Any) -> list[tuple[str, int, bytes]]:
 
 
 def init(conn: Any, origin: str, vkey: str, at: str, *, new_origin: bool = False) -> dict[str, Any]:
-    """Start the log (sequencing what is there), or, with ``new_origin``, start a new identity for it."""
+    """Name the log and its key (sequencing what is there first, in a database from before the log).
+
+    With ``new_origin`` (the key was lost), start a new identity for the log; the tree goes on.
+    """
     if not isinstance(origin, str) or not origin.strip() or "\n" in origin:
         raise UsageError("--origin must be one line of text, e.g. 'Springfield procurement log'")
     cur, pg = _cursor(conn)
     try:
         if pg:
             cur.execute(f"SELECT pg_advisory_xact_lock({SEQUENCER_LOCK})")
-        is_started, size = _size(cur, pg)
+        sequencing, size = _size(cur, pg)
         known = origins(conn)
-        if is_started and not new_origin:
+        if known and not new_origin:
             raise LogError(f"the log is already started (origin '{known[-1]['origin']}'); a lost key starts a new "
                            "origin: 'pathways log init --new-origin --origin NAME --key NEWFILE'")
-        if new_origin and not is_started:
-            raise UsageError("--new-origin: the log is not started yet; run 'pathways log init' without it")
+        if new_origin and not known:
+            raise UsageError("--new-origin: the log has no origin yet; run 'pathways log init' without it")
         if any(o["origin"] == origin for o in known):
             raise UsageError(f"origin '{origin}' was used before; a new origin needs a new name")
         added = 0
-        if not is_started:
+        if not sequencing:  # a database from before the log
             leaves = commit_order(conn)
             for i in range(0, len(leaves), BATCH):
                 size = _write(cur, pg, size, leaves[i:i + BATCH])
             added = len(leaves)
+            cur.execute("DELETE FROM meta WHERE key = 'log'")
+            cur.execute("INSERT INTO meta (key, value) VALUES ('log', 'on')")
         elif pg:
             size, added = _drain(cur, pg, size)
         n = len(known) + 1

@@ -3,9 +3,12 @@
 :func:`check_tree` trusts no log table: every leaf must name an entry and
 carry that entry's hash, each chain's leaves must come in seq order,
 every entry must be in the tree or (PostgreSQL) pending, and every stored
-node must be the RFC 9162 hash of the leaves below it, recomputed level by
-level from the entries. Each stored checkpoint must match the tree at its
-size; each is named with its origin.
+node must be the RFC 9162 hash of the leaves below it, recomputed from the
+entries. It streams: leaves in index order folded into a compact range
+(O(log n) hashes), stored nodes ordered by their last leaf and compared as
+that leaf completes them, so memory does not grow with the tree. Each
+stored checkpoint must match the tree at its size; each is named with its
+origin. :func:`verify_log` is ``verify``'s log part (one snapshot).
 
 :func:`against` is what the database cannot do alone: a checkpoint kept
 outside it (signature checked with a key the reviewer trusts, not one the
@@ -20,15 +23,18 @@ signed checkpoints kept in the database bracket the range that disagrees.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pathways.errors import UsageError
+
 from ..errors import VerificationFailed
 from .checkpoints import checkpoints
-from .log import LogError, Nodes, _frontier, integrate, origins, root, tree_size
+from .log import LogError, Nodes, _frontier, integrate, origins, root, started, tree_size
 from .merkle import consistency_proof
 from .note import NoteError, VerifierKey, open_checkpoint
-from .proofs import MerkleError, hash_children, verify_consistency
+from .proofs import EMPTY_ROOT, MerkleError, hash_children, verify_consistency
 
 LOG = "log"
 MAX_FINDINGS = 10
@@ -54,80 +60,124 @@ class LogReport:
                 "failures": [{"leaf": f.seq, "reason": f.reason} for f in self.failures]}
 
 
-def _levels(leaves: list[bytes]) -> list[list[bytes]]:
-    """Every complete node of the tree over ``leaves``, level by level (level 0 is the leaves)."""
-    levels = [leaves]
-    while len(levels[-1]) > 1:
-        below = levels[-1]
-        levels.append([hash_children(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
-    return levels
+_STREAM = {"stream_results": True, "yield_per": 2000}  # PostgreSQL: a server-side cursor; SQLite reads lazily
+#: Every leaf in tree order, with the entry it names (NULL: deleted) and that chain's previous leaf's seq.
+_LEAVES = ("SELECT l.idx, l.chain, l.seq, l.hash, a.hash, lag(l.seq) OVER (PARTITION BY l.chain ORDER BY l.idx) "
+           "FROM log_leaves l LEFT JOIN audit_log a ON a.chain = l.chain AND a.seq = l.seq ORDER BY l.idx")
+_RANGE = ("SELECT l.idx, l.chain, l.seq, l.hash, a.hash FROM log_leaves l "
+          "LEFT JOIN audit_log a ON a.chain = l.chain AND a.seq = l.seq WHERE l.idx >= ? AND l.idx < ? ORDER BY l.idx")
+#: Stored nodes in the order a left-to-right walk completes them: by their last leaf, then bottom up.
+_NODES = "SELECT level, idx, hash FROM log_nodes ORDER BY ((CAST(idx AS BIGINT) + 1) << level) - 1, level"
+#: What a deleted entry re-derives to (no leaf hash is all zeros): the walk down then finds it.
+_GONE = bytes(32)
 
 
-def _entry_leaves(conn: Any, report: LogReport) -> tuple[list[bytes], list[tuple[str, int]]]:
-    """The hashes of the entries the leaves name, in tree order; findings for leaves that do not fit."""
-    hashes, names, last = [], [], {}
-    rows = conn.exec_driver_sql(
-        "SELECT l.idx, l.chain, l.seq, l.hash, a.hash FROM log_leaves l "
-        "LEFT JOIN audit_log a ON a.chain = l.chain AND a.seq = l.seq ORDER BY l.idx")
-    for idx, chain, seq, leaf, entry in rows:
-        leaf = bytes(leaf)
-        if idx != len(hashes):
-            report.fail(len(hashes), f"leaves {len(hashes)} to {idx - 1} are missing from the log")
-            return hashes, names
-        if entry is None:
-            report.fail(idx, f"leaf {idx} names {chain} seq {seq}, an entry that is not in the database: "
-                             "it was deleted")
-        elif entry != leaf.hex():
-            report.fail(idx, f"leaf {idx} is {chain} seq {seq}, logged with hash {leaf.hex()}, but that entry "
-                             f"now has hash {entry}: the entry was rewritten after it was logged")
-        if seq != last.get(chain, 0) + 1:
-            report.fail(idx, f"leaf {idx} is {chain} seq {seq}, but that chain's previous leaf is seq "
-                             f"{last.get(chain, 0)}: an entry was appended to the log out of order")
-        last[chain] = seq
-        hashes.append(bytes.fromhex(entry) if entry else leaf)
-        names.append((chain, seq))
-    return hashes, names
+class _Range:
+    """A compact range (RFC 9162 / Trillian): the complete subtrees of leaves pushed so far, O(log n) hashes."""
+
+    def __init__(self) -> None:
+        self.stack: list[bytes] = []
+
+    def push(self, n: int, h: bytes) -> list[tuple[int, int, bytes]]:
+        """Append leaf ``n`` (counted from the range's start); the ``(level, idx, hash)`` nodes it completes."""
+        self.stack.append(h)
+        done, level = [], 0
+        while n & 1:
+            right = self.stack.pop()
+            h = hash_children(self.stack.pop(), right)
+            self.stack.append(h)
+            level, n = level + 1, n >> 1
+            done.append((level, n, h))
+        return done
+
+    def root(self) -> bytes:
+        h = self.stack[-1]
+        for p in reversed(self.stack[:-1]):
+            h = hash_children(p, h)
+        return h
+
+
+def _entry_hash(entry: str | None) -> bytes:
+    return bytes.fromhex(entry) if entry else _GONE
 
 
 def check_tree(conn: Any) -> LogReport:
-    """Re-derive the whole log from the entries (see the module docstring)."""
+    """Re-derive the whole log from the entries (see the module docstring), streaming: memory stays flat.
+
+    Leaves come in index order and are folded into a compact range; the stored nodes come ordered by
+    their last leaf, so each is compared with the node that leaf completes as it arrives.
+    """
     report = LogReport(size=tree_size(conn))
     known = origins(conn)
-    if not known:
-        report.notes.append("no transparency log (start one with 'pathways log init --key FILE --origin NAME')")
+    if not started(conn):
+        report.notes.append("no transparency log (a database from before the log: start it with "
+                            "'pathways log init --key FILE --origin NAME')")
         return report
-    leaves, _ = _entry_leaves(conn, report)
-    levels = _levels(leaves)
-    stored: dict[int, dict[int, bytes]] = {}
-    for level, idx, h in conn.exec_driver_sql("SELECT level, idx, hash FROM log_nodes"):
-        stored.setdefault(level, {})[idx] = bytes(h)
-    for level, want in enumerate(levels):
-        have = stored.pop(level, {})
-        bad = next((i for i, h in enumerate(want) if have.get(i) != h), None)
-        if bad is not None:
-            span = f"leaves {bad << level} to {((bad + 1) << level) - 1}"
-            what = "is missing" if bad not in have else "does not hash from the entries below it"
-            report.fail(bad << level, f"node ({level}, {bad}) over {span} {what}: the stored tree was edited")
-        extra = sorted(set(have) - set(range(len(want))))
-        if extra:
-            report.fail(extra[0] << level, f"node ({level}, {extra[0]}) is beyond the {len(leaves)} leaves")
-    for level in sorted(stored):
-        report.fail(None, f"{len(stored[level])} stored nodes at level {level} are above the tree's top")
+    if not known:
+        report.notes.append("the log has no origin yet: name it and make its key with "
+                            "'pathways log init --key FILE --origin NAME' (checkpoints need both)")
+    signed = checkpoints(conn)
+    want: dict[int, bytes] = {}  # checkpoint size -> the re-derived root at that size
+    sizes = {cp["size"] for cp in signed}
+    if 0 in sizes:
+        want[0] = EMPTY_ROOT
+    fails, bad_levels = report.failures, set()
+
+    def fail(leaf: int | None, reason: str) -> None:
+        if len(fails) < MAX_FINDINGS:
+            report.fail(leaf, reason)
+
+    tree, count = _Range(), 0
+    nodes = iter(conn.exec_driver_sql(_NODES, execution_options=_STREAM))
+    pending = next(nodes, None)
+    for idx, chain, seq, leaf, entry, prev in conn.exec_driver_sql(_LEAVES, execution_options=_STREAM):
+        leaf = bytes(leaf)
+        if idx != count:
+            fail(count, f"leaves {count} to {idx - 1} are missing from the log")
+            break
+        if entry is None:
+            fail(idx, f"leaf {idx} names {chain} seq {seq}, an entry that is not in the database: it was deleted")
+        elif entry != leaf.hex():
+            fail(idx, f"leaf {idx} is {chain} seq {seq}, logged with hash {leaf.hex()}, but that entry "
+                      f"now has hash {entry}: the entry was rewritten after it was logged")
+        if seq != (prev or 0) + 1:
+            fail(idx, f"leaf {idx} is {chain} seq {seq}, but that chain's previous leaf is seq {prev or 0}: "
+                      "an entry was appended to the log out of order")
+        h = bytes.fromhex(entry) if entry else leaf
+        done = {(0, idx): h, **{(lv, i): v for lv, i, v in tree.push(idx, h)}}
+        count += 1
+        while pending is not None and ((pending[1] + 1) << pending[0]) - 1 == idx:
+            level, i, stored = pending
+            if done.pop((level, i), None) != bytes(stored) and level not in bad_levels:
+                bad_levels.add(level)
+                fail(i << level, f"node ({level}, {i}) over leaves {i << level} to {((i + 1) << level) - 1} "
+                                 "does not hash from the entries below it: the stored tree was edited")
+            pending = next(nodes, None)
+        for level, i in sorted(k for k in done if k[0]):
+            if level not in bad_levels:
+                bad_levels.add(level)
+                fail(i << level, f"node ({level}, {i}) over leaves {i << level} to {((i + 1) << level) - 1} "
+                                 "is missing: the stored tree was edited")
+        if count in sizes:
+            want[count] = tree.root()
+    if pending is not None and ((pending[1] + 1) << pending[0]) - 1 >= count:
+        fail(pending[1] << pending[0], f"node ({pending[0]}, {pending[1]}) is beyond the {count} leaves")
+    for _ in nodes:  # drain the cursor
+        pass
     missing = conn.exec_driver_sql(
         "SELECT a.chain, a.seq FROM audit_log a LEFT JOIN log_leaves l ON l.chain = a.chain AND l.seq = a.seq "
         "LEFT JOIN log_pending p ON p.chain = a.chain AND p.seq = a.seq "
         "WHERE l.idx IS NULL AND p.id IS NULL ORDER BY a.chain, a.seq LIMIT 5").all()
     for chain, seq in missing:
-        report.fail(None, f"{chain} seq {seq} is neither in the log nor pending: it was inserted around the engine")
-    for cp in checkpoints(conn):
+        fail(None, f"{chain} seq {seq} is neither in the log nor pending: it was inserted around the engine")
+    for cp in signed:
         at = _origin_of(known, cp["origin"])
-        ok = cp["size"] <= len(leaves) and _tree_root(levels, cp["size"]).hex() == cp["root"]
+        ok = cp["size"] in want and want[cp["size"]].hex() == cp["root"]
         report.notes.append(f"checkpoint {cp['n']}: size {cp['size']}, origin '{cp['origin']}' ({at})"
                             + ("" if ok else " DOES NOT MATCH the tree"))
         if not ok:
-            report.fail(None, f"stored checkpoint {cp['n']} (size {cp['size']}, origin '{cp['origin']}') does not "
-                              "match the tree re-derived from the entries: the log was rewritten after it was signed")
-    report.failures = report.failures[:MAX_FINDINGS]
+            fail(None, f"stored checkpoint {cp['n']} (size {cp['size']}, origin '{cp['origin']}') does not "
+                       "match the tree re-derived from the entries: the log was rewritten after it was signed")
     return report
 
 
@@ -138,17 +188,11 @@ def _origin_of(known: list[dict[str, Any]], origin: str) -> str:
     return f"origin {rows[0]['n']} of {len(known)}, from tree size {rows[0]['size']}, {rows[0]['reason']}"
 
 
-def _tree_root(levels: list[list[bytes]], size: int) -> bytes:
-    from .merkle import root_at
-
-    return root_at(size, lambda level, idx: levels[level][idx])
-
-
-def against(conn: Any, note: str | bytes, vkeys: list[VerifierKey | str]) -> LogReport:
+def against(conn: Any, note: str | bytes, vkeys: Sequence[VerifierKey | str]) -> LogReport:
     """Check that the log extends a checkpoint published earlier (signed by one of ``vkeys``)."""
     report = LogReport()
     try:
-        cp, names = open_checkpoint(note, vkeys)
+        cp, names = open_checkpoint(note, list(vkeys))
     except NoteError as error:
         report.fail(None, f"the checkpoint does not verify with the trusted key: {error.message}")
         return report
@@ -184,37 +228,64 @@ def against(conn: Any, note: str | bytes, vkeys: list[VerifierKey | str]) -> Log
         if stored is not None:
             report.fail(None, f"the log's root at size {cp.size} is {stored.hex()}, not the checkpoint's "
                               f"{cp.root.hex()}: the log is not an extension of the checkpoint")
-    _bracket(conn, report, cp.size, vkeys)
+    _bracket(conn, report, cp.size, list(vkeys))
     return report
 
 
+class _Gap(Exception):
+    def __init__(self, idx: int) -> None:
+        self.idx = idx
+
+
+def _derive(conn: Any, start: int, end: int) -> bytes:
+    """The hash of leaves ``[start, end)`` re-derived from the entries they name, streamed."""
+    tree, n = _Range(), start
+    sql = _RANGE if conn.dialect.name == "sqlite" else _RANGE.replace("?", "%s")
+    for idx, _, _, _, entry in conn.exec_driver_sql(sql, (start, end), execution_options=_STREAM):
+        if idx != n:
+            raise _Gap(n)
+        tree.push(idx - start, _entry_hash(entry))
+        n += 1
+    if n != end:
+        raise _Gap(n)
+    return tree.root()
+
+
 def _walk_down(conn: Any, report: LogReport, size: int) -> None:
-    """The stored tree matches the checkpoint: find the first leaf whose entry no longer matches it."""
-    entry_report = LogReport()
-    leaves, names = _entry_leaves(conn, entry_report)
-    if len(leaves) < size:
-        report.fail(len(leaves), f"the log's leaves stop at {len(leaves)}; the checkpoint covers {size}")
-        return
-    levels = _levels(leaves[:size])
+    """The stored tree matches the checkpoint: find the first leaf whose entry no longer matches it.
+
+    Each complete subtree of the checkpoint's tree is re-derived from the entries (streamed); where one
+    differs from the stored node, the walk follows the child that differs: at most twice the leaves read.
+    """
     nodes = Nodes(conn)
+
+    def stored(level: int, idx: int) -> bytes:
+        return nodes.run(lambda node: node(level, idx))
+
     try:
         for level, idx in _frontier(size):
-            if levels[level][idx] == nodes.run(lambda node, lv=level, i=idx: node(lv, i)):
+            if _derive(conn, idx << level, (idx + 1) << level) == stored(level, idx):
                 continue
             while level > 0:  # the stored node is the checkpoint's; follow the child that differs
-                left, right = (nodes.run(lambda node, lv=level - 1, i=c: node(lv, i)) for c in (2 * idx, 2 * idx + 1))
-                if hash_children(left, right) != nodes.run(lambda node, lv=level, i=idx: node(lv, i)):
+                left, right = stored(level - 1, 2 * idx), stored(level - 1, 2 * idx + 1)
+                if hash_children(left, right) != stored(level, idx):
                     report.fail(idx << level, f"the entries under leaves {idx << level} to "
                                               f"{((idx + 1) << level) - 1} differ from the checkpoint's tree "
                                               "(the stored nodes below were edited too)")
                     return
-                level, idx = level - 1, (2 * idx if levels[level - 1][2 * idx] != left else 2 * idx + 1)
-            chain, seq = names[idx]
-            stored = nodes.run(lambda node, i=idx: node(0, i))
+                level, idx = level - 1, 2 * idx
+                if _derive(conn, idx << level, (idx + 1) << level) == left:
+                    idx += 1
+            row = conn.exec_driver_sql(
+                _RANGE if conn.dialect.name == "sqlite" else _RANGE.replace("?", "%s"), (idx, idx + 1)).first()
+            _, chain, seq, leaf, entry = row
+            now = f"the entry now hashes to {entry}" if entry else "the entry is not in the database: it was deleted"
             report.fail(idx, f"leaf {idx} ({chain} seq {seq}) differs from the checkpoint: the checkpoint's tree "
-                             f"has {stored.hex()} there, the entry now hashes to {leaves[idx].hex()}")
+                             f"has {bytes(leaf).hex()} there, {now}")
             return
-    except (LogError, MerkleError, IndexError) as error:
+    except _Gap as gap:
+        report.fail(gap.idx, f"leaf {gap.idx} is missing from the log: the checkpoint covers {size} leaves")
+    except (LogError, MerkleError) as error:
         report.fail(None, f"the stored tree under the checkpoint is incomplete: {error}")
     finally:
         nodes.close()
@@ -238,4 +309,25 @@ def _bracket(conn: Any, report: LogReport, size: int, vkeys: list[VerifierKey | 
                        f"{agree} to {differ - 1} (the stored tree was rewritten, so it cannot say which)")
 
 
-__all__ = ["LogReport", "against", "check_tree", "integrate"]
+def verify_log(db: Any, against_note: str | bytes | None = None, vkeys: Sequence[VerifierKey | str] = ()) -> LogReport:
+    """``verify``'s log part, in one snapshot of ``db`` (an SQLAlchemy engine, or an ``Engine``).
+
+    The tree re-derived from the entries (:func:`check_tree`) and, with ``against_note`` (a checkpoint
+    published earlier, its text), that the log extends it (:func:`against`), trusting only ``vkeys``:
+    never the keys the database names. Failures of ``against`` come first.
+    """
+    from ..storage import reading
+
+    if against_note is not None and not vkeys:
+        raise UsageError("checking against a checkpoint needs the log's published key (the database's own "
+                         "record of its key proves nothing)")
+    with reading(getattr(db, "db", db)) as conn:
+        report = check_tree(conn)
+        if against_note is not None:
+            found = against(conn, against_note, vkeys)
+            report.notes += found.notes
+            report.failures = found.failures + report.failures
+    return report
+
+
+__all__ = ["LogReport", "against", "check_tree", "integrate", "verify_log"]
