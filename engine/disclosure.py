@@ -156,7 +156,7 @@ def number_pattern(value: Any, *, money: bool = False) -> str | None:
         forms.append(rf"(?:{k}|{k:,})\s?(?:k|thousand)")
     if not fraction and w >= 1_000_000 and w % 10_000 == 0:
         m = format((Decimal(w) / 1_000_000).normalize(), "f")
-        forms.append(re.escape(m) + r"\s?(?:m|mm|mn|million)")
+        forms.append(re.escape(m) + r"\s?(?:m|million)")
     return _BEFORE_NUMBER + "(?:" + "|".join(forms) + ")" + _AFTER_NUMBER
 
 

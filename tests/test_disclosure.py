@@ -89,6 +89,20 @@ def _engine(folder: Path) -> tuple[Engine, FakeClock]:
     return eng, clock
 
 
+def _signed(eng: Engine) -> None:
+    """Start the transparency log and sign a checkpoint covering everything (export needs one)."""
+    from engine.transparency import checkpoints as cps
+    from engine.transparency import generate_key
+    from engine.transparency import log as tlog
+
+    origin = "Springfield procurement log"
+    key = generate_key(cps.key_name(origin))
+    with eng.db.begin() as conn:
+        tlog.init(conn, origin, str(key.verifier), "2026-03-02T09:00:00Z")
+    with eng.db.begin() as conn:
+        cps.checkpoint(conn, [key], "2026-03-02T09:00:00Z")
+
+
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Any:
     eng, _ = _engine(tmp_path_factory.mktemp("disclosure"))
@@ -263,6 +277,7 @@ def test_public_outputs_never_contain_any_spelling_of_any_confidential_value(
         clock.advance(days=1)
         eng.advance(pid, "close", actor="ana", rationale="Closed without quoting anything.")
         eng.verify([pid])
+        _signed(eng)
         bundle = export(eng, pid, folder / "public", public=True).folder
         outputs = {p.name: p.read_bytes() for p in bundle.rglob("*") if p.is_file() and p.name != "verify.py"}
         report = build_report(eng, pid, public=True)
@@ -275,3 +290,10 @@ def test_public_outputs_never_contain_any_spelling_of_any_confidential_value(
                 assert s["salt"].encode() not in content, name
     finally:
         eng.close()
+
+
+def test_the_reports_own_stylesheet_is_not_a_spelling(shared: Engine) -> None:
+    """The CSS says '190mm' and '10mm': 190,000,000 and 10,000,000 are not written '190mm' (found by the property)."""
+    found = value_needles(shared.pathway("secretive"), {"units": 190_000_000, "price": "10000000"})
+    assert not scan({"report.html": "@page { size: 210mm 297mm; margin: 190mm 10mm; }"}, found)
+    assert scan({"page": "about 190M units"}, found)
