@@ -111,6 +111,12 @@ def make_entry(
     proposal entered the stage it is in after the entry) and ``due`` (that
     stage's deadline, or null); refusals resting on refused ``--set`` values
     name them in ``refused_inputs``. Version 1 entries keep verifying as they are.
+
+    Also in version 2 (extended before its release, ``engine.disclosure``): each attachment is recorded
+    under a neutral name (``attachment-N`` plus a plain extension) with ``original``, the salted hash of
+    its name (kept as ``:attachment-N``); a refusal whose rationale quotes a confidential value records
+    ``rationale`` as ``{"salted_sha256": ...}`` (kept as ``:rationale``) and ``withheld``:
+    ``[{"what": "rationale", "quotes": [fields]}]``.
     """
     entry = {
         "v": v,

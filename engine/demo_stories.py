@@ -420,7 +420,8 @@ def unsolicited_curb_management(demo: Demo) -> Iterator[dt.datetime]:
              doc="Evaluation of competing proposals: ParkLogic best value at $585,000.")
     yield demo.cal.later(business_days=1)
     demo.act(pid, "invite_match", MARIA, match_invited_on=demo.cal.today(),
-             rationale="ParkLogic's $585,000 beats the proposal; Curbside Labs may match within 30 days.")
+             rationale="ParkLogic's offer beats the proposal; Curbside Labs was told its terms in confidence "
+                       "and may match within 30 days.")
     yield demo.cal.later(days=12)
     demo.act(pid, "record_match_response", MARCUS, proponent_match_response="matched",
              proponent_matched_offer="585000", doc="Curbside Labs' signed letter matching $585,000.")

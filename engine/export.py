@@ -52,10 +52,12 @@ drift. It is the same file for every bundle exported by one version.
 A *public* bundle leaves out confidential values, their salts and the
 attached files (they may hold proprietary material); entries keep the salted
 hashes, so it verifies all the same. As a last guard, every file of a public
-bundle is searched for each confidential text value before the bundle is
-released: a value typed into a rationale, say, is in hashed bytes that
-cannot be redacted without breaking the chain, so the export is refused
-instead (:class:`DisclosureRisk`).
+bundle is searched for every spelling of every kept value and every salt
+(``engine.disclosure``) before the bundle is released: a value in hashed
+bytes cannot be redacted without breaking the chain, so the export is
+refused instead (:class:`DisclosureRisk`), naming the field, entry, file and
+line. Staff text is checked when it is recorded, so new entries do not
+quote kept values; entries recorded before that check may.
 """
 
 from __future__ import annotations
@@ -72,13 +74,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from markupsafe import escape
-
 from pathways.errors import PathwaysError, UsageError
 from pathways.load import canonical_form
 from pathways.resources import templates
 
-from .errors import DisclosureRisk
+from .disclosure import check
+from .errors import DisclosureRisk  # noqa: F401 (raised by check_public; importers name it here)
 from .report import Report, build_report, report_text
 from .storage import reading
 from .transparency import checkpoints as log_checkpoints
@@ -95,8 +96,6 @@ LOG_FORMAT = "procurement-pathways-log/1"
 STUB_BEGIN, STUB_END = "# BEGIN LOG VERIFIERS", "# END LOG VERIFIERS"
 #: What to do when the log is started but no checkpoint covers the entries.
 SIGN_FIRST = "sign a checkpoint first: pathways log checkpoint --key FILE"
-#: Confidential text shorter than this is not searched for (it would match ordinary words and numbers).
-MIN_SEARCHED = 6
 #: The random part ``tempfile.mkdtemp`` adds to a staging folder's name (``.NAME.`` + this).
 STAGING_SUFFIX = re.compile(r"[a-z0-9_]{8}")
 #: Permissions (folders, files) of private and public bundles.
@@ -246,33 +245,13 @@ def _files(engine: Engine, report: Report) -> tuple[dict[str, bytes], dict[str, 
     return files, log
 
 
-def _needles(engine: Engine, report: Report) -> dict[str, list[bytes]]:
-    """Byte patterns that must not appear in a public bundle: salts, and confidential text as written,
-    as JSON-escaped and as HTML-escaped."""
-    out: dict[str, list[bytes]] = {}
-    pathway = report.pathway
-    for s in engine.secrets(report.proposal["id"]):
-        out[f"the salt of '{s['field']}' (entry {s['seq']})"] = [s["salt"].encode()]
-        field = pathway.fields.get(s["field"])
-        texts = s["value"] if isinstance(s["value"], list) else [s["value"]]
-        if field is None or field.type not in ("string", "text", "list"):
-            continue  # short typed values (amounts, dates) would match unrelated text
-        for text in texts:
-            if isinstance(text, str) and len(text.strip()) >= MIN_SEARCHED:
-                forms = {text, json.dumps(text, ensure_ascii=False)[1:-1], str(escape(text))}
-                out[f"the value of confidential '{s['field']}' (entry {s['seq']})"] = [f.encode() for f in forms]
-    return out
-
-
 def check_public(engine: Engine, report: Report, files: dict[str, bytes]) -> None:
-    """Refuse a public bundle in which any confidential value or salt appears."""
-    found = [f"{what} appears in {name}"
-             for what, forms in _needles(engine, report).items()
-             for name, content in files.items() if any(form in content for form in forms)]
-    if found:
-        raise DisclosureRisk("public export refused: " + "; ".join(sorted(set(found)))
-                             + ". Hashed entries cannot be redacted without breaking the chain; "
-                               "export a private bundle for counsel instead")
+    """Refuse a public bundle in which any spelling of any kept value, or any salt, appears
+    (``engine.disclosure``: the one check every public output runs). ``verify.py`` is the shipped
+    checker, the same bytes in every bundle: it carries nothing of the proposal and is not searched."""
+    check({name: content for name, content in files.items() if name != "verify.py"}, report.needles,
+          what="public export", advice="Hashed entries cannot be edited without breaking the chain; "
+                                       "export a private bundle for counsel instead")
 
 
 README = """\

@@ -36,6 +36,7 @@ from pathways.model import CLOCK
 from .admission import admit
 from .audit import GENESIS, Stored, linked, salted_hash
 from .deadlines import due_at
+from .disclosure import ATTACHMENT_SECRET, RATIONALE_SECRET, known_needles, neutral_name, quotes, withheld_reason
 from .errors import VerificationFailed
 from .machines import Compiled
 from .registry import SETTLE, Registry
@@ -150,11 +151,14 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
             raise fail("entry names another pathway version than the proposal is pinned to")
         assert compiled is not None
         pathway = compiled.pathway
-        for a in e.get("attachments") or []:
+        for i, a in enumerate(e.get("attachments") or [], 1):
             problem = files(a)
             if problem:
                 raise fail(problem)
+            _original(e, i, a, secrets, fail)
         inputs = _unsealed(e, secrets, fail)
+        rationale = _rationale(e, secrets, fail)
+        _withheld(e, kind, rationale, pathway, data, inputs, secrets, fail)
         now = parse_time(at)
         actor = e.get("actor")
         roles = [CLOCK] if actor == CLOCK else registry.roles(actor, position)
@@ -177,7 +181,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
             trigger = e.get("trigger") or ""
             attached = bool(e.get("attachments"))
             admission = admit(pathway, state, trigger, actor=actor, roles=None if roles is None else sorted(roles),
-                              rationale=e.get("rationale"), updates=inputs, attached=attached)
+                              rationale=rationale, updates=inputs, attached=attached)
             reasons = list(admission.reasons)
             t = pathway.transition(state, trigger)
             conditions: list[dict[str, Any]] = []
@@ -185,7 +189,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                 try:
                     context = compiled.context(data, proposal_id=chain, state=state,
                                                days_in_stage=(now - parse_time(entered)).days,
-                                               inputs=admission.updates, rationale=e.get("rationale") or "",
+                                               inputs=admission.updates, rationale=rationale or "",
                                                actor=actor, roles=sorted(roles or ()), now=now)
                 except (ValueError, ArithmeticError):  # a recorded value that is not of its field's type
                     raise fail("a value recorded on this proposal cannot be read as its field's type, so its "
@@ -199,7 +203,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
             if kind == "refusal":
                 # The refused --set values are not recorded (they may be confidential, or not values at
                 # all): a refusal resting on them names them; entry version 1 did not, so it is taken as is.
-                if not reasons and v >= 2 and not e.get("refused_inputs"):
+                if not reasons and v >= 2 and not e.get("refused_inputs") and not e.get("withheld"):
                     raise fail(f"a refusal of '{trigger}' that the rules would have allowed")
                 if not e.get("reasons"):
                     raise fail("a refusal that gives no reason")
@@ -238,12 +242,76 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                    due or None, where)
 
 
+def _kept(e: dict[str, Any], name: str, hashed: Any, secrets: Mapping[tuple[int, str], tuple[str, Any]],
+          fail: Callable, what: str) -> Any:
+    """The kept value behind a salted hash of the entry (it must be there and match)."""
+    if not isinstance(hashed, dict) or set(hashed) != {"salted_sha256"}:
+        raise fail(f"{what} is recorded neither as text nor as a salted hash")
+    kept = secrets.get((e["seq"], name))
+    if kept is None:
+        raise fail(f"the kept value of {what} is missing (audit_secrets): the record of what was entered "
+                   "is incomplete")
+    if salted_hash(kept[1], kept[0]) != hashed["salted_sha256"]:
+        raise fail(f"the kept value of {what} does not match the salted hash in the entry")
+    return kept[1]
+
+
+def _original(e: dict[str, Any], i: int, a: Any, secrets: Mapping[tuple[int, str], tuple[str, Any]],
+              fail: Callable) -> None:
+    """An attachment recorded under a neutral name: the name is the one the engine gives its original."""
+    if not isinstance(a, dict) or "original" not in a:
+        return  # recorded before neutral names: its name is the one given
+    original = _kept(e, f"{ATTACHMENT_SECRET}{i}", a["original"], secrets, fail, f"the name of attachment {i}")
+    if not isinstance(original, str) or a.get("name") != neutral_name(i, original):
+        raise fail(f"attachment {i} is recorded as {a.get('name')!r}, not the neutral name its original "
+                   "name gives")
+
+
+def _rationale(e: dict[str, Any], secrets: Mapping[tuple[int, str], tuple[str, Any]], fail: Callable) -> Any:
+    """The entry's rationale in clear (a withheld one from its kept value)."""
+    recorded = e.get("rationale")
+    if recorded is None or isinstance(recorded, str):
+        return recorded
+    return _kept(e, RATIONALE_SECRET, recorded, secrets, fail, "the withheld rationale")
+
+
+def _withheld(e: dict[str, Any], kind: Any, rationale: Any, pathway: Any, data: Mapping[str, Any],
+              inputs: Mapping[str, Any], secrets: Mapping[tuple[int, str], tuple[str, Any]], fail: Callable) -> None:
+    """Staff text withheld because it quotes a confidential value: only in a refusal, on a ground that holds."""
+    withheld = e.get("withheld")
+    hidden = isinstance(e.get("rationale"), dict)
+    if withheld is None and not hidden:
+        return
+    if kind != "refusal" or not isinstance(withheld, list) or not withheld:
+        raise fail("text is withheld outside a refusal, or without its ground")
+    whats = [w.get("what") if isinstance(w, dict) else None for w in withheld]
+    if hidden != ("rationale" in whats):
+        raise fail("the rationale is withheld without its ground, or its ground names a rationale in clear")
+    texts = {"rationale": rationale}
+    for i, _ in enumerate(e.get("attachments") or [], 1):
+        kept = secrets.get((e["seq"], f"{ATTACHMENT_SECRET}{i}"))
+        texts[f"attachment-{i}"] = kept[1] if kept else None
+    kept_before = [{"seq": s, "field": name, "value": value[1]} for (s, name), value in secrets.items()
+                   if s < e["seq"]]
+    found = known_needles(pathway, kept_before, data, inputs)
+    for w in withheld:
+        what = w.get("what") if isinstance(w, dict) else None
+        if what not in texts or not isinstance(texts[what], str):
+            raise fail(f"the entry withholds {what!r}, which it does not record")
+        if not w.get("quotes") or quotes(texts[what], found) != w.get("quotes"):
+            raise fail(f"{what} is withheld as quoting {w.get('quotes')}, but it quotes "
+                       f"{quotes(texts[what], found) or 'no confidential value'}")
+        if withheld_reason(w) not in (e.get("reasons") or []):
+            raise fail(f"the refusal does not give the reason {what} is withheld")
+
+
 #: The type each key of an entry must have when present (None allowed where the format has nulls).
 _TYPES: dict[str, tuple[type, ...]] = {
     "kind": (str,), "actor": (str,), "at": (str,), "role": (str, type(None)), "trigger": (str, type(None)),
     "from": (str, type(None)), "to": (str, type(None)), "pathway": (dict,), "conditions": (list,),
-    "rationale": (str, type(None)), "input": (dict,), "attachments": (list,), "reasons": (list,),
+    "rationale": (str, dict, type(None)), "input": (dict,), "attachments": (list,), "reasons": (list,),
     "registry": (dict, type(None)), "entered": (str,), "due": (str, type(None)), "refused_inputs": (list,),
+    "withheld": (list,),
 }
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 

@@ -35,6 +35,7 @@ from pathways.model import CLOCK, Pathway
 from pathways.resources import templates
 
 from .audit import timestamp
+from .disclosure import ATTACHMENT_SECRET, RATIONALE_SECRET, Needle, check, needles
 
 if TYPE_CHECKING:
     from .runtime import Engine
@@ -269,6 +270,8 @@ class Report:
     entries: list[dict[str, Any]] = field(repr=False)
     bodies: list[bytes] = field(repr=False)
     secrets: list[dict[str, Any]] = field(repr=False)
+    #: A public report's disclosure needles (every kept value and salt as a pattern; never rendered).
+    needles: list[Needle] = field(default_factory=list, repr=False)
 
     @property
     def longest_stay(self) -> float:
@@ -320,6 +323,11 @@ def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool
                     inputs.append(Shown(name, value_text(values.get((e["seq"], name))), True, False, salted, desc))
             else:
                 inputs.append(Shown(name, value_text(value), description=desc))
+        rationale = e.get("rationale") or ""
+        if isinstance(rationale, dict):  # withheld: it quotes a confidential value (kept, like one)
+            quoted = next((w.get("quotes") for w in e.get("withheld") or [] if w.get("what") == "rationale"), [])
+            note = f"[withheld: it quotes a confidential value ({', '.join(quoted)})]"
+            rationale = note if public else f"{value_text(values.get((e['seq'], RATIONALE_SECRET)))} {note}"
         t = pathway.transition(e.get("from") or "", e.get("trigger") or "")
         messages = {g.check: g.message for g in t.guards} if t else {}
         events.append(Event(
@@ -329,10 +337,11 @@ def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool
             conditions=[Condition(c.get("check", ""), bool(c.get("result")), c.get("cite") or "",
                                   messages.get(c.get("check", ""), ""), c.get("error") or "")
                         for c in e.get("conditions") or []],
-            rationale=e.get("rationale") or "", inputs=inputs,
-            attachments=[Attached(a["name"], a["sha256"], a["size"], e["seq"], a["sha256"] in kept,
+            rationale=rationale, inputs=inputs,
+            attachments=[Attached(values.get((e["seq"], f"{ATTACHMENT_SECRET}{i}"), a["name"]), a["sha256"],
+                                  a["size"], e["seq"], a["sha256"] in kept,
                                   _attachment_status(public, bundle, a["sha256"] in kept))
-                         for a in e.get("attachments") or []],
+                         for i, a in enumerate(e.get("attachments") or [], 1)],
             reasons=list(e.get("reasons") or []), hash=row.hash, prev=e.get("prev", "")))
     data = []
     for name, value in shown["data"].items():
@@ -340,8 +349,10 @@ def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool
         confidential = name in shown["confidential"]
         data.append(Shown(name, "withheld" if confidential and public else value_text(value), confidential,
                           confidential and public, "", f.description if f else ""))
+    found: list[Needle] = []
     if public:
         withheld.update({n: withheld.get(n, []) for n in shown["data"] if n in shown["confidential"]})
+        found = report_needles(pathway, record.secrets, entries, shown["data"])
     return Report(
         proposal=shown, pathway=pathway, data=data, events=events,
         stages=time_in_stages(entries, now, pathway.finals),
@@ -350,7 +361,7 @@ def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool
         disclosure_basis=[c for c in pathway.legal_basis if DISCLOSURE_WORDS.search(f"{c.cite} {c.note}")],
         attachments=[a for ev in events for a in ev.attachments], count=len(rows),
         head=rows[-1].hash if rows else "", generated_at=timestamp(now), public=public, bundle=bundle,
-        entries=entries, bodies=[bytes(r.body) for r in rows], secrets=secrets)
+        entries=entries, bodies=[bytes(r.body) for r in rows], secrets=secrets, needles=found)
 
 
 def report_text(report: Report, fmt: str) -> str:
@@ -364,7 +375,22 @@ def report_bytes(report: Report, fmt: str) -> bytes:
     """The report in ``fmt`` (html, md or pdf), ready to write."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format '{fmt}'; use one of {', '.join(FORMATS)}")
+    text = report_text(report, "html" if fmt == "pdf" else fmt)
+    if report.public:  # the PDF is rendered from this HTML: what it shows, the HTML holds
+        check({f"the report ({fmt})": text}, report.needles, what="public report",
+              advice="Render a private report for counsel instead")
     if fmt == "pdf":
-        return render_pdf(report_text(report, "html"))
-    return report_text(report, fmt).encode("utf-8")
+        return render_pdf(text)
+    return text.encode("utf-8")
+
+
+def report_needles(pathway: Pathway, secrets: Iterable[Mapping[str, Any]], entries: Iterable[Mapping[str, Any]],
+                   data: Mapping[str, Any]) -> list[Needle]:
+    """The disclosure needles of a proposal's public outputs: every kept value and salt, except values the
+    record shows in non-confidential fields (see ``engine.disclosure``)."""
+    public: list[Any] = [v for k, v in data.items() if k not in pathway.confidential]
+    for e in entries:
+        public += [v for k, v in (e.get("input") or {}).items()
+                   if k not in pathway.confidential and not (isinstance(v, dict) and "salted_sha256" in v)]
+    return needles(pathway, secrets, public=public)
 

@@ -36,8 +36,16 @@ from pathways.structure import hint
 from . import storage as st
 from .admission import admit, static_problem
 from .attachments import AttachmentFile
-from .audit import GENESIS, REGISTRY, Stored, conceal, leaf_hash, make_entry, seal, timestamp
+from .audit import GENESIS, REGISTRY, Stored, conceal, leaf_hash, make_entry, new_salt, salted_hash, seal, timestamp
 from .deadlines import due_at
+from .disclosure import (
+    RATIONALE_SECRET,
+    free_text_quotes,
+    known_needles,
+    recorded_attachments,
+    value_needles,
+    withheld_reason,
+)
 from .errors import Conflict, InvalidData, Refused, Tampered, VerificationFailed
 from .hotpath import Statements
 from .machines import Compiled, compile_pathway
@@ -412,6 +420,15 @@ class Engine:
                 if stored is not None and hashlib.sha256(bytes(stored)).hexdigest() != f.sha256:
                     raise Tampered(f"the stored copy of attachment {f.sha256} was altered")
 
+    def _known_needles(self, conn: Any, pid: str, pathway: Pathway, data: Mapping[str, Any],
+                       clean: Mapping[str, Any]) -> list[Any]:
+        """The confidential values staff text must not quote: every value kept for this proposal so far
+        (its data's and refused attempts'), and this entry's own; the replay derives the same set."""
+        rows = conn.execute(select(st.secrets.c.seq, st.secrets.c.field, st.secrets.c.value)
+                            .where(st.secrets.c.chain == pid)).all()
+        return known_needles(pathway, [{"seq": r.seq, "field": r.field, "value": json.loads(r.value)} for r in rows],
+                             data, clean)
+
     def intake(self, pathway_id: str, data: Mapping[str, Any], *, actor: str,
                attachments: Iterable[str | os.PathLike[str]] = ()) -> str:
         """Open a proposal on the latest published version of a pathway; returns its id."""
@@ -442,12 +459,22 @@ class Engine:
                 if problems:
                     raise InvalidData(problems)
                 pid = self._next_id(conn, pathway.id)
+                if files:  # a name quoting a confidential value: refused like any invalid intake
+                    quoted = free_text_quotes([(f"attachment-{i}", f.name) for i, f in enumerate(files, 1)],
+                                              value_needles(pathway, {k: v for k, v in clean.items()
+                                                                      if k in pathway.confidential},
+                                                            public=[v for k, v in clean.items()
+                                                                    if k not in pathway.confidential]))
+                    if quoted:
+                        raise InvalidData([withheld_reason(w) for w in quoted])
                 shown, kept = conceal(clean, pathway.confidential)
+                refs, named = recorded_attachments(files)
+                kept.update(named)
                 at = timestamp(now)
                 due = due_at(pathway, pathway.initial, clean, now)
                 entry = make_entry(chain=pid, seq=1, prev=GENESIS, at=at, kind="intake", actor=actor,
                                    dest=pathway.initial, pathway=pathway.ref, input=shown,
-                                   attachments=[f.ref for f in files], registry={"seq": reg.seq, "head": reg.head},
+                                   attachments=refs, registry={"seq": reg.seq, "head": reg.head},
                                    entered=at, due=due)
                 digest = self._append(conn, pid, 1, entry)
                 self._store_extras(conn, pid, 1, kept, files)
@@ -574,12 +601,29 @@ class Engine:
                 reasons += [r.reason() for r in results if not r.result]
             shown, kept = conceal(clean, pathway.confidential)
             seq = row.seq + 1
+            refs, named = recorded_attachments(files)
+            kept.update(named)
+            recorded: Any = rationale
+            withheld: list[dict[str, Any]] = []
+            if rationale or files:  # staff text quoting a confidential value is refused, and withheld
+                found = self._known_needles(conn, pid, pathway, data, clean)
+                texts = ([("rationale", rationale)] if rationale else []) + [
+                    (f"attachment-{i}", f.name) for i, f in enumerate(files, 1)]
+                withheld = free_text_quotes(texts, found)
+                for w in withheld:
+                    reasons.append(withheld_reason(w))
+                if any(w["what"] == "rationale" for w in withheld):
+                    salt = new_salt()
+                    recorded = {"salted_sha256": salted_hash(rationale, salt)}
+                    kept[RATIONALE_SECRET] = (salt, rationale)
             common = dict(chain=pid, seq=seq, prev=row.head, at=at, actor=actor, role=role,
                           trigger=trigger, source=row.state, pathway=pathway.ref, conditions=conditions,
-                          rationale=rationale, input=shown, attachments=[f.ref for f in files],
+                          rationale=recorded, input=shown, attachments=refs,
                           registry={"seq": reg.seq, "head": reg.head})
             if reasons:
-                extra = {"refused_inputs": list(admission.bad_inputs)} if admission.bad_inputs else {}
+                extra: dict[str, Any] = {"refused_inputs": list(admission.bad_inputs)} if admission.bad_inputs else {}
+                if withheld:
+                    extra["withheld"] = withheld
                 digest = self._append(conn, pid, seq, make_entry(kind="refusal", dest=t.dest if t else None,
                                                                  reasons=reasons, entered=entered_at, due=due,
                                                                  **common, **extra))

@@ -544,7 +544,7 @@ STALE_AFTER = datetime.timedelta(seconds=60)
 #: The type each key of an entry must have when present.
 TYPES = {"kind": (str,), "actor": (str,), "at": (str,), "role": (str, type(None)), "trigger": (str, type(None)),
          "from": (str, type(None)), "to": (str, type(None)), "pathway": (dict,), "conditions": (list,),
-         "rationale": (str, type(None)), "input": (dict,), "attachments": (list,), "reasons": (list,),
+         "rationale": (str, dict, type(None)), "input": (dict,), "attachments": (list,), "reasons": (list,),
          "registry": (dict, type(None)), "entered": (str,), "due": (str, type(None)), "refused_inputs": (list,)}
 
 
@@ -862,12 +862,19 @@ def check_secrets(folder, m, entries):
 
 
 def salted(entry):
-    """The ``{field: salted_sha256}`` of an entry's confidential inputs."""
+    """The ``{field: salted_sha256}`` of an entry's kept values: confidential inputs, a withheld rationale
+    (``:rationale``) and attachments' original names (``:attachment-N``; entries record neutral names)."""
     found = entry.get("input")
-    if not isinstance(found, dict):
-        return {}
-    return {k: v["salted_sha256"] for k, v in found.items()
-            if isinstance(v, dict) and isinstance(v.get("salted_sha256"), str)}
+    out = {k: v["salted_sha256"] for k, v in (found.items() if isinstance(found, dict) else ())
+           if isinstance(v, dict) and isinstance(v.get("salted_sha256"), str)}
+    hidden = entry.get("rationale")
+    if isinstance(hidden, dict) and isinstance(hidden.get("salted_sha256"), str):
+        out[":rationale"] = hidden["salted_sha256"]
+    for i, a in enumerate(entry.get("attachments") or [], 1):
+        original = a.get("original") if isinstance(a, dict) else None
+        if isinstance(original, dict) and isinstance(original.get("salted_sha256"), str):
+            out[f":attachment-{i}"] = original["salted_sha256"]
+    return out
 
 
 def check_attachments(folder, m, entries):

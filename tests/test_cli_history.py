@@ -23,7 +23,7 @@ def test_history_text_shows_values_attachments_grants_and_publications(mini: Eng
     assert "       set vendor: Acme Sensors\n" in text
     assert "       set pricing: (confidential: salted hash only)\n" in text
     assert "unit price" not in text
-    assert "       attached site-plan.pdf (13 bytes, sha256 " in text
+    assert "       attached attachment-1.pdf (13 bytes, sha256 " in text
     registry = runner.invoke(cli, ["--db", db_url, "history", "registry"]).stdout
     assert "ana (-)  ana now holds: admin, officer\n" in registry
     assert "ana (-)  lee now holds (revoked legal): no roles\n" in registry

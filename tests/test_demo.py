@@ -116,3 +116,20 @@ def test_installed_command_runs_from_any_directory(tmp_path: Path) -> None:
         assert "Traceback" not in done.stdout + done.stderr
     assert (tmp_path / "pathways-demo" / "demo.db").is_file()
     assert "pilot-0002" in done.stdout and "pilot-0003" not in done.stdout
+
+
+def test_every_demo_proposal_exports_publicly_and_passes_the_disclosure_check(
+        demo: tuple[DemoResult, list[str]], eng: Engine, tmp_path: Path) -> None:
+    """unsolicited-0001's public bundle used to show the confidential best_challenger_offer ("$585,000")
+    in a rationale; every demo proposal's public bundle and public report (html, md) must pass the check."""
+    from engine.disclosure import scan
+    from engine.export import export
+    from engine.report import build_report, report_bytes
+
+    for pid in [p for ids in demo[0].proposals.values() for p in ids]:
+        bundle = export(eng, pid, tmp_path / pid, public=True)
+        report = build_report(eng, pid, public=True)
+        files = {p.name: p.read_bytes() for p in bundle.folder.rglob("*") if p.is_file()}
+        assert report.needles and not scan(files, report.needles), pid
+        for fmt in ("html", "md"):
+            assert report_bytes(report, fmt)

@@ -8,6 +8,7 @@ import pytest
 from conftest import MINI, MINI_DATA, FakeClock
 
 from engine import Conflict, Engine, InvalidData, Refused
+from engine.audit import salted_hash
 from pathways.errors import NotFound, UsageError
 
 
@@ -163,7 +164,10 @@ def test_attachments_are_stored_by_hash(mini: Engine, tmp_path) -> None:
     pid = mini.intake("mini", MINI_DATA, actor="ana", attachments=[doc])
     (entry,) = mini.history(pid)
     (ref,) = entry["attachments"]
-    assert ref["name"] == "agreement.pdf" and ref["size"] == doc.stat().st_size
+    assert ref["name"] == "attachment-1.pdf" and ref["size"] == doc.stat().st_size  # the original is kept aside
+    (kept,) = [s for s in mini.secrets(pid) if s["field"] == ":attachment-1"]
+    assert kept["value"] == "agreement.pdf"
+    assert ref["original"] == {"salted_sha256": salted_hash("agreement.pdf", kept["salt"])}
     assert mini.attachment(ref["sha256"]) == doc.read_bytes()
 
 

@@ -187,7 +187,8 @@ def test_private_bundle_verifies_offline(private_bundle: Path, tmp_path: Path) -
     done = run_verify(private_bundle, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ok: mini-0001: 6 entries intact")
-    assert "2 confidential value(s), 3 attachment(s) and the rules in pathway.json re-checked" in done.stdout
+    # 2 confidential values and the 3 attachments' original names (entries record neutral names)
+    assert "5 confidential value(s), 3 attachment(s) and the rules in pathway.json re-checked" in done.stdout
     assert "Traceback" not in done.stderr
 
 
@@ -222,7 +223,10 @@ def test_private_bundle_holds_secrets_and_kept_files(record: Record, private_bun
     assert names == sorted(["README.txt", "manifest.json", "pathway.json", "registry.jsonl", "report.html",
                             "secrets.json", "trail.jsonl", "verify.py", *(f"attachments/{sha}" for sha in kept)])
     secrets = json.loads((private_bundle / "secrets.json").read_text(encoding="utf-8"))["secrets"]
-    assert [(s["seq"], s["field"], s["value"]) for s in secrets] == [(1, "pricing", PRICING), (4, "pricing", REVISED)]
+    assert [(s["seq"], s["field"], s["value"]) for s in secrets if s["field"] == "pricing"] == [
+        (1, "pricing", PRICING), (4, "pricing", REVISED)]
+    assert [(s["seq"], s["field"], s["value"]) for s in secrets if s["field"].startswith(":")] == [
+        (1, ":attachment-1", "legend.pdf"), (3, ":attachment-1", "draft-award.pdf"), (6, ":attachment-1", "award.pdf")]
 
 
 def test_verify_py_is_the_shipped_file_and_stdlib_only(private_bundle: Path) -> None:
@@ -268,6 +272,11 @@ def splice_from(other: str, n: int) -> Callable[[Path], None]:
 
 def on_manifest(change: Callable[[dict[str, Any]], None]) -> Callable[[Path], None]:
     return lambda bundle: edit_json(bundle / "manifest.json", change)
+
+
+def _pricing(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The kept values of 'pricing' (secrets.json also keeps the attachments' original names)."""
+    return [s for s in doc["secrets"] if s["field"] == "pricing"]
 
 
 def on_secrets(change: Callable[[dict[str, Any]], None]) -> Callable[[Path], None]:
@@ -324,11 +333,12 @@ TAMPERS: list[tuple[str, Callable[[Path], None], str | re.Pattern[str]]] = [
         (b / "pathway.json").read_bytes().replace(b"\"max_value\":50000", b"\"max_value\":99000")),
      "pathway.json: hashes to"),
     ("rules_missing", lambda b: (b / "pathway.json").unlink(), "pathway.json: cannot read"),
-    ("edit_a_confidential_value", on_secrets(lambda s: s["secrets"][0].update(value="Unit price 1.00")),
+    ("edit_a_confidential_value", on_secrets(lambda s: _pricing(s)[0].update(value="Unit price 1.00")),
      "line 1: the kept value of confidential 'pricing' does not match"),
-    ("edit_a_salt", on_secrets(lambda s: s["secrets"][1].update(salt="00" * 16)),
+    ("edit_a_salt", on_secrets(lambda s: _pricing(s)[1].update(salt="00" * 16)),
      "line 4: the kept value of confidential 'pricing' does not match"),
-    ("drop_a_confidential_value", on_secrets(lambda s: s["secrets"].pop()), "line 4: no kept value for confidential"),
+    ("drop_a_confidential_value", on_secrets(lambda s: s["secrets"].remove(_pricing(s)[1])),
+     "line 4: no kept value for confidential"),
     ("secrets_malformed", on_secrets(lambda s: s["secrets"][0].update(seq="1")), "secrets.json item 1"),
     ("delete_secrets_from_private_bundle", lambda b: (b / "secrets.json").unlink(),
      "secrets.json: missing from a private bundle"),
@@ -441,15 +451,21 @@ def test_public_report_says_what_was_withheld_and_why(public_bundle: Path) -> No
     assert all(a["included"] is False for a in m["attachments"])
 
 
-def test_public_export_refused_when_a_value_was_typed_into_a_rationale(engine: Any, clock: FakeClock,
-                                                                       tmp_path: Path) -> None:
-    from engine.export import DisclosureRisk, export
+def test_a_value_typed_into_a_rationale_is_refused_and_withheld_so_the_public_export_goes_out(
+        engine: Any, clock: FakeClock, tmp_path: Path) -> None:
+    """It used to be recorded in the hashed entry, and every public export refused for good."""
+    from engine import Refused
+    from engine.export import export
 
-    rec = build_record(engine, clock, tmp_path / "input", rationale=f"Accepted at {REVISED}")
-    with pytest.raises(DisclosureRisk, match="the value of confidential 'pricing' \\(entry 4\\) appears in"):
-        export(engine, rec.proposal, tmp_path / "public", public=True)
-    assert not (tmp_path / "public").exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".public.")]
+    with pytest.raises(Refused, match=r"the rationale quotes a confidential value \(pricing\)"):
+        build_record(engine, clock, tmp_path / "input", rationale=f"Accepted at {REVISED}")
+    pid = "mini-0001"
+    last = engine.history(pid)[-1]
+    assert last["kind"] == "refusal" and set(last["rationale"]) == {"salted_sha256"}
+    assert last["withheld"] == [{"what": "rationale", "quotes": ["pricing"]}]
+    engine.verify([pid])  # the replay accepts the refusal on its recorded ground
+    folder = export(engine, pid, tmp_path / "public", public=True).folder
+    assert not any(REVISED.encode() in p.read_bytes() for p in folder.rglob("*") if p.is_file())
 
 
 # --- export refuses what it cannot vouch for ----------------------------------------------------

@@ -420,7 +420,7 @@ CASES: list[Case] = [
     (change_a_kept_value, [(P1, 1, "does not match the salted hash in the entry")]),
     (change_a_salt, [(P1, 3, "does not match the salted hash in the entry")]),
     (alter_an_attached_file, [(P1, 4, "does not match its hash and size: it was altered")]),
-    (delete_an_attached_file, [(P1, 4, "the attached file site-plan.pdf")]),
+    (delete_an_attached_file, [(P1, 4, "the attached file attachment-1.pdf")]),  # entries record neutral names
     (change_an_attachment_size, [(P1, 4, "does not match its hash and size")]),
     (flip_a_byte_of_an_entry, [(P2, 2, "the entry was altered")]),
 ]

@@ -24,6 +24,8 @@ RFC = json.loads((VECTORS / "rfc8785.json").read_text(encoding="utf-8"))["vector
 ENTRIES = json.loads((VECTORS / "entries.json").read_text(encoding="utf-8"))
 #: Entry format version 2 (registry position, stage entry and due times); version 1 above still verifies.
 ENTRIES_V2 = json.loads((VECTORS / "entries_v2.json").read_text(encoding="utf-8"))
+#: Version 2 as extended before release: neutral attachment names, a withheld rationale (engine.disclosure).
+ENTRIES_V2D = json.loads((VECTORS / "entries_v2_disclosure.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("vector", RFC, ids=[v["name"] for v in RFC])
@@ -39,7 +41,7 @@ def test_nfc_is_applied_before_rfc8785() -> None:
     assert canonical_bytes({"\ufb33": 1}) == jcs({"\u05d3\u05bc": 1})
 
 
-@pytest.mark.parametrize("item", ENTRIES["entries"] + ENTRIES_V2["entries"],
+@pytest.mark.parametrize("item", ENTRIES["entries"] + ENTRIES_V2["entries"] + ENTRIES_V2D["entries"],
                          ids=lambda i: f"v{i['entry']['v']}-seq{i['entry']['seq']}-{i['entry']['kind']}")
 def test_entry_canonical_bytes_and_hash(item: dict) -> None:
     body, digest = seal(item["entry"])
@@ -61,7 +63,7 @@ def _rebuilt(entry: dict, prev: str) -> dict:
                       **{k: v for k, v in entry.items() if k not in named})
 
 
-@pytest.mark.parametrize("vectors", [ENTRIES, ENTRIES_V2], ids=["v1", "v2"])
+@pytest.mark.parametrize("vectors", [ENTRIES, ENTRIES_V2, ENTRIES_V2D], ids=["v1", "v2", "v2-disclosure"])
 def test_vector_chain_is_recomputed_by_the_code_under_test(vectors: dict) -> None:
     """Rebuild each entry with make_entry, chain it with the hashes seal computes, verify it: the golden values."""
     items = vectors["entries"]
@@ -136,3 +138,13 @@ def test_parse_canonical_accepts_exactly_the_canonical_bytes(value: object) -> N
     if spaced != body:
         with pytest.raises(NotCanonical):
             parse_canonical(spaced)
+
+
+def test_disclosure_vector_secrets_reproduce_the_salted_hashes() -> None:
+    """The kept original name and withheld rationale prove against the entries, as verify.py checks them."""
+    first, second = (i["entry"] for i in ENTRIES_V2D["entries"])
+    hashed = {(1, "proposed_price"): first["input"]["proposed_price"]["salted_sha256"],
+              (1, ":attachment-1"): first["attachments"][0]["original"]["salted_sha256"],
+              (2, ":rationale"): second["rationale"]["salted_sha256"]}
+    for s in ENTRIES_V2D["secrets"]:
+        assert salted_hash(s["value"], s["salt"]) == hashed[(s["seq"], s["field"])]
