@@ -309,9 +309,9 @@ def definitions() -> None:
     Example: pathways validate "$(pathways definitions)"
              cp "$(pathways definitions)/pilot.yaml" my-pilot.yaml
     """
-    from pathways.resources import definitions as shipped
+    from pathways.resources import definitions_folder
 
-    click.echo(str(shipped()))
+    click.echo(str(definitions_folder()))
 
 
 @cli.command()

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from pathways import loads
 from pathways.errors import UsageError
-from pathways.resources import definitions
+from pathways.resources import definitions, definitions_folder
 
 from .audit import timestamp
 from .demo_stories import STAFF, STORIES
@@ -213,8 +213,5 @@ def next_steps(result: DemoResult, files: dict[str, Path]) -> list[str]:
 
 
 def shipped_folder() -> str:
-    """Where the installed definitions live, for ``validate`` (a namespace package has no single path)."""
-    for item in definitions().iterdir():
-        if isinstance(item, Path):
-            return shlex.quote(str(item.parent))
-    return "path/to/your-pathway.yaml"
+    """Where the installed definitions live, for ``validate``, quoted for a shell."""
+    return shlex.quote(str(definitions_folder()))

@@ -31,3 +31,17 @@ def definitions() -> Traversable:
 def templates() -> Traversable:
     """The jinja2 templates and the bundle's ``verify.py``."""
     return _folder("engine.templates", "templates")
+
+
+def definitions_folder() -> Path:
+    """The shipped definitions as a folder on disk (``pathways definitions`` prints it).
+
+    Installed, ``pathways.definitions`` has no ``__init__.py``, so
+    ``resources.files`` gives a namespace package's ``MultiplexedPath``,
+    whose text is not a path: the folder of its files is.
+    """
+    folder = definitions()
+    if isinstance(folder, Path):
+        return folder
+    first = next(f for f in folder.iterdir() if f.name.endswith(".yaml"))
+    return Path(str(first)).parent
