@@ -206,20 +206,21 @@ def integrate(conn: Any) -> int:
 # --- reading ---------------------------------------------------------------------------------------------
 
 
-def started(conn: Any) -> bool:
+def _state(conn: Any) -> tuple[bool, int]:
+    """(started, tree size), on a cursor of its own."""
     cur, pg = _cursor(conn)
     try:
-        return _size(cur, pg)[0]
+        return _size(cur, pg)
     finally:
         cur.close()
+
+
+def started(conn: Any) -> bool:
+    return _state(conn)[0]
 
 
 def tree_size(conn: Any) -> int:
-    cur, pg = _cursor(conn)
-    try:
-        return _size(cur, pg)[1]
-    finally:
-        cur.close()
+    return _state(conn)[1]
 
 
 def origins(conn: Any) -> list[dict[str, Any]]:
