@@ -778,7 +778,17 @@ class Engine(PanelActions):
                 "entered_at": row.entered_at, "due_at": row.due_at,
                 "overdue": bool(row.due_at and row.due_at < now), "seq": row.seq, "head": row.head,
                 "available": available, **({"sealed": sorted(sealed)} if sealed else {}),
-                **({"parent": parent} if (parent := self._parent(conn, proposal_id)) else {})}
+                **({"sealed_fields": {n: {"until": pathway.fields[n].sealed_until,
+                                          "confidential": pathway.fields[n].confidential}
+                                      for n in sorted(pathway.sealed)}} if pathway.sealed else {}),
+                **({"parent": parent} if (parent := self._parent(conn, proposal_id)) else {}),
+                **({"responses": self._responses_of(conn, proposal_id)} if pathway.responses else {})}
+
+    def _responses_of(self, conn: Any, pid: str) -> list[dict[str, Any]]:
+        r, p = st.responses, st.proposals
+        rows = conn.execute(select(p.c.id, p.c.state).select_from(r.join(p, p.c.id == r.c.child))
+                            .where(r.c.parent == pid).order_by(p.c.id)).all()
+        return [{"id": x.id, "state": x.state} for x in rows]
 
     def _parent(self, conn: Any, pid: str) -> str | None:
         return conn.execute(select(st.responses.c.parent).where(st.responses.c.child == pid)).scalar()
@@ -825,8 +835,10 @@ class Engine(PanelActions):
             query = query.where(p.c.due_at.is_not(None), p.c.due_at < now)
         with st.reading(self.db) as conn:
             rows = conn.execute(query).all()
+            parents = dict(conn.execute(select(st.responses.c.child, st.responses.c.parent)).all())
         return [{"id": r.id, "pathway": r.pathway_id, "version": r.version, "state": r.state,
-                 "entered_at": r.entered_at, "due_at": r.due_at, "overdue": bool(r.due_at and r.due_at < now)}
+                 "entered_at": r.entered_at, "due_at": r.due_at, "overdue": bool(r.due_at and r.due_at < now),
+                 **({"parent": parents[r.id]} if r.id in parents else {})}
                 for r in rows]
 
     def _check_filters(self, pathway: str | None, state: str | None) -> None:

@@ -143,7 +143,8 @@ MAX_FILE = 512 * 1024 * 1024
 CLOCK = "clock"  # the built-in actor that fires deadline triggers
 ADMIN = "admin"
 PUBLISHER = "publisher"
-KINDS = ("intake", "transition", "refusal")
+PANEL = ("assign", "declare", "score", "consensus")  # an evaluation panel's actions (engine/evaluation/)
+KINDS = ("intake", "transition", "refusal") + PANEL
 UTC = datetime.timezone(datetime.timedelta(0))  # not datetime.UTC: that needs Python 3.11
 
 
@@ -664,6 +665,7 @@ class Replay:
         self.due = ""  # None: this bundle cannot compute it
         self.data = {}
         self.version, self.last_at, self.last_position = 1, "", 0
+        self.panels = {}  # stage -> {"assigned": set, "declared": {name: conflict}}
 
     def roles_for(self, stage, t):
         """Who may fire ``t`` from ``stage``: its roles, and the clock when the stage's deadline names it."""
@@ -715,6 +717,8 @@ class Replay:
             raise Bad(f"{where}: a second intake entry in one trail")
         elif e.get("pathway") != self.pin:
             raise Bad(f"{where}: names another pathway version than the intake pinned")
+        elif kind in PANEL or (kind == "refusal" and "action" in e):
+            self.panel(e, where, position)
         else:
             self.step(e, where, position)
         stage = self.rules["stages"].get(self.stage, {})
@@ -753,11 +757,58 @@ class Replay:
                       + "; ".join([f"'{k}' is not a field" for k in unknown] + [f"'{k}' is required" for k in missing]))
         self.stage, self.entered, self.data = self.rules["initial"], e["at"], dict(inputs)
 
+    def panel(self, e, where, position):
+        """An evaluation action: in its panel's stage rules, by a user; scores only by a declared,
+        unrecused, assigned evaluator while the proposal is in that stage (the engine's replay judges the rest)."""
+        kind, actor, stage = e.get("kind"), e.get("actor"), e.get("stage")
+        if e.get("from") != self.stage:
+            raise Bad(f"{where}: the entry acts from {e.get('from')!r}, but the replay is in {self.stage!r}")
+        rules = (self.rules["stages"].get(stage) or {}).get("evaluation") if isinstance(stage, str) else None
+        if rules is None:
+            raise Bad(f"{where}: an evaluation action for stage {stage!r}, which declares no evaluation")
+        if self.registry.roles(actor, position) is None:
+            raise Bad(f"{where}: the action is by {actor!r}, who was not a user at registry seq {position}")
+        if kind == "refusal":
+            if not e.get("reasons"):
+                raise Bad(f"{where}: a refusal that gives no reason")
+            return
+        if e.get("to") != self.stage:
+            raise Bad(f"{where}: an evaluation action cannot move the proposal")
+        p = self.panels.setdefault(stage, {"assigned": set(), "declared": {}})
+        inputs = e.get("input") or {}
+        if kind == "assign":
+            names = inputs.get("evaluators")
+            if not isinstance(names, list) or not names:
+                raise Bad(f"{where}: an assignment names no evaluator")
+            p["assigned"].update(names)
+        elif kind == "declare":
+            if actor not in p["assigned"] or p["declared"].get(actor):
+                raise Bad(f"{where}: {actor!r} declared without being assigned, or after a recusal")
+            p["declared"][actor] = bool(inputs.get("conflict"))
+        elif kind == "score":
+            declared = p["declared"].get(actor)
+            if actor not in p["assigned"] or declared or (rules.get("declaration", True) and declared is None):
+                raise Bad(f"{where}: {actor!r} scored without being assigned and declared free of conflict, or "
+                          "after a recusal")
+            if self.stage != stage:
+                raise Bad(f"{where}: a score outside its panel's stage {stage!r}")
+
     def step(self, e, where, position):
         state, trigger = self.stage, e.get("trigger")
         if e.get("from") != state:
             raise Bad(f"{where}: the entry moves from {e.get('from')!r}, but the replay is in {state!r}")
         t = self.index.get((state, trigger)) if isinstance(trigger, str) else None
+        if e.get("parent") is not None and e.get("kind") == "transition":
+            # Fired by the engine when the opportunity fired ``parent.trigger`` (bid opening, award): the
+            # opportunity's own trail holds that step; this one has no role, guard or input of its own.
+            ref = e["parent"]
+            if t is None or not isinstance(ref, dict) or t.get("on_parent") != ref.get("trigger") \
+                    or e.get("to") != t["to"]:
+                raise Bad(f"{where}: {trigger!r} is recorded as following the opportunity's "
+                          f"{ref.get('trigger') if isinstance(ref, dict) else ref!r}, which the rules do not say")
+            if t["to"] != state:
+                self.stage, self.entered = t["to"], e["at"]
+            return
         recorded = e.get("conditions") if isinstance(e.get("conditions"), list) else None
         if recorded is None:
             raise Bad(f"{where}: the entry's conditions are not a list")
