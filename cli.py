@@ -380,7 +380,10 @@ def paths(ctx: click.Context, pathway: str, as_json: bool) -> None:
         for s in r.steps:
             extra = f"  set {json.dumps(s.values, default=str)}" if s.values else ""
             needs = f"  requires {', '.join(s.requires)}" if s.requires else ""
-            click.echo(f"  {s.source} --{s.trigger}--> {s.dest}  as {' | '.join(s.roles)}{needs}{extra}")
+            t = p.transition(s.source, s.trigger)
+            who = f"when the opportunity fires '{t.on_parent}'" if t is not None and t.on_parent else \
+                f"as {' | '.join(s.roles)}"
+            click.echo(f"  {s.source} --{s.trigger}--> {s.dest}  {who}{needs}{extra}")
         if r.unsolved:
             click.echo(f"  (no values found for: {'; '.join(r.unsolved)})")
 
@@ -531,9 +534,13 @@ def intake(ctx: click.Context, pathway: str, data_file: str | None, sets: tuple[
         _refused(refused, as_json)
     shown = eng.show(pid)
     if as_json:
-        _emit({"id": pid, "pathway": shown["pathway"], "version": shown["version"], "state": shown["state"]})
+        _emit({"id": pid, "pathway": shown["pathway"], "version": shown["version"], "state": shown["state"],
+               **({"parent": shown["parent"], "receipt": shown["head"]} if shown.get("parent") else {})})
     else:
         click.echo(pid)
+        if shown.get("parent"):  # the respondent's receipt: what was submitted, and when, is in this entry
+            click.echo(_term(f"receipt: {shown['head']} (the intake entry's hash; with the transparency log, "
+                             "'pathways log prove' shows it is in the published tree)"))
 
 
 @cli.command()
