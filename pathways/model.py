@@ -214,6 +214,8 @@ class Pathway:
     confidential: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     #: Names of fields shown to no one until the opportunity fires their ``sealed_until`` trigger.
     sealed: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    #: The stages that declare an evaluation, in definition order (read on every transition: computed once).
+    evaluated_in: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         index = {(src, t.trigger): t for t in self.transitions for src in t.sources}
@@ -221,16 +223,13 @@ class Pathway:
         object.__setattr__(self, "confidential", frozenset(
             n for n, f in self.fields.items() if f.confidential or f.sealed_until))
         object.__setattr__(self, "sealed", frozenset(n for n, f in self.fields.items() if f.sealed_until))
+        object.__setattr__(self, "evaluated_in", tuple(n for n, s in self.stages.items() if s.evaluation))
 
     def evaluation(self, stage: str) -> Evaluation | None:
         """The panel evaluation a stage declares, if any."""
         s = self.stages.get(stage)
         return s.evaluation if s else None
 
-    @property
-    def evaluated_in(self) -> tuple[str, ...]:
-        """The stages that declare an evaluation, in definition order."""
-        return tuple(n for n, s in self.stages.items() if s.evaluation)
 
     def on_parent(self, stage: str, trigger: str, chosen: bool | None) -> Transition | None:
         """The transition the engine fires on a response in ``stage`` when its opportunity fires ``trigger``.

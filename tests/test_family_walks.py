@@ -26,9 +26,10 @@ FAMILY_FINALS = [
 ]
 
 
-@pytest.fixture
-def e(tmp_path: Path):
-    eng = Engine(f"sqlite:///{tmp_path / 'family.db'}", clock=Clock())
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def e(request: pytest.FixtureRequest, tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'family.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    eng = Engine(url, clock=Clock())
     eng.add_user("admin", ["admin"])
     for name, roles in STAFF.items():
         eng.add_user(name, roles, actor="admin")
@@ -96,6 +97,44 @@ def test_a_withdrawn_recommendation_reopens_the_panels(e: Engine) -> None:
 
 
 def _doc(e: Engine) -> Path:
-    path = Path(e.url.removeprefix("sqlite:///")).parent / f"doc-{dt.datetime.now().timestamp()}.txt"
+    import tempfile
+
+    path = Path(tempfile.mkdtemp()) / f"doc-{dt.datetime.now().timestamp()}.txt"
     path.write_text("a signed document\n", encoding="utf-8")
     return path
+
+
+def test_bids_racing_the_opening_are_either_opened_with_the_rest_or_refused(e: Engine) -> None:
+    """Bids submitted while the opening fires: each lands before it (and is opened with the others) or after
+    it (refused, recorded); none is left sealed in 'received', and the whole database verifies."""
+    import threading
+
+    from engine import Refused
+
+    rid = published_rfp(e, e.clock)
+    e.clock.days(14)
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def bidder(i: int) -> None:
+        try:
+            bid = e.intake("rfp-bid", {"vendor": f"Racer {i} LLC", "price": str(1000 + i)}, actor="clerk",
+                           parent=rid)
+        except Refused:
+            bid = "refused"
+        with lock:
+            results.append(bid)
+
+    threads = [threading.Thread(target=bidder, args=(i,)) for i in range(8)]
+    for t in threads[:4]:
+        t.start()
+    e.advance(rid, "open_bids", actor="maria")
+    for t in threads[4:]:
+        t.start()
+    for t in threads:
+        t.join()
+    taken = [b for b in results if b != "refused"]
+    assert len(results) == 8 and len(taken) + results.count("refused") == 8
+    assert all(e.show(b)["state"] == "under_evaluation" for b in taken)
+    assert sorted(r["id"] for r in e.show(rid)["responses"]) == sorted(taken)
+    assert all(r.error is None for r in e.verify())
