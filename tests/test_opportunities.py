@@ -300,3 +300,63 @@ def test_the_replay_catches_a_response_whose_opportunity_link_was_moved(world) -
     assert [r.chain for r in failed] == [bids[1]] and "responses table" in failed[0].error.reason
     with pytest.raises(VerificationFailed):
         e.verify()
+
+
+PANEL = ROOT / "tests" / "data" / "panel.yaml"
+
+
+@pytest.fixture
+def scored(tmp_path: Path):
+    e = Engine(f"sqlite:///{tmp_path / 'panel.db'}", clock=Clock())
+    e.add_user("admin", ["admin"])
+    for name, roles in {"ofe": ["officer"], "a": ["evaluator"], "b": ["evaluator"], "c": ["evaluator"],
+                        "d": ["evaluator"], "ch": ["chair"]}.items():
+        e.add_user(name, roles, actor="admin")
+    e.publish(PANEL, actor="admin")
+    pid = e.intake("panel", {"vendor": "Acme"}, actor="ofe")
+    e.assign(pid, ["a", "b", "c", "d"], actor="ofe")
+    yield e, pid
+    e.close()
+
+
+def test_a_guard_needing_three_complete_evaluations_refuses_at_two_and_passes_at_three(scored) -> None:
+    e, pid = scored
+    for who in ("a", "b"):
+        e.declare(pid, actor=who, conflict=False)
+        e.score(pid, {"merit": "8", "cost": "4"}, actor=who)  # (3 * 0.8 + 1 * 0.8) / 4 = 80
+    with pytest.raises(Refused, match="three complete evaluations"):
+        e.advance(pid, "shortlist", actor="ofe")
+    e.declare(pid, actor="d", conflict=True, statement="I advised the vendor last year")
+    e.declare(pid, actor="c", conflict=False)
+    e.score(pid, {"merit": "7"}, actor="c")  # incomplete: one criterion missing
+    with pytest.raises(Refused, match="three complete evaluations"):
+        e.advance(pid, "shortlist", actor="ofe")
+    e.score(pid, {"cost": "3"}, actor="c")  # now complete: (3 * 0.7 + 1 * 0.6) / 4 = 67.5
+    assert e.advance(pid, "shortlist", actor="ofe")["to"] == "shortlisted"
+    conditions = e.history(pid)[-1]["conditions"]
+    assert [c["result"] for c in conditions] == [True, True]
+    assert e.advance(pid, "accept", actor="ofe", rationale="meets the bar")["to"] == "accepted"
+    assert all(r.error is None for r in e.verify())
+
+
+def test_the_replay_catches_a_forged_shortlist_whose_panel_was_not_complete(scored, tmp_path: Path) -> None:
+    e, pid = scored
+    e.declare(pid, actor="a", conflict=False)
+    e.score(pid, {"merit": "9", "cost": "5"}, actor="a")
+    last = e.history(pid)[-1]
+    forged = {k: v for k, v in last.items() if k not in ("hash", "stage")}
+    forged.update(kind="transition", seq=last["seq"] + 1, prev=last["hash"], actor="ofe", role="officer",
+                  trigger="shortlist", to="shortlisted", input={},
+                  conditions=[{"check": "evaluations.complete >= 3 && evaluations.weighted_mean >= 70.0",
+                               "result": True, "cite": "FAR 15.305(a)"},
+                              {"check": "evaluations.lowest.merit >= 5.0 && evaluations.recusals <= 1",
+                               "result": True, "cite": ""}])
+    body, digest = seal(forged)
+    c = sqlite3.connect(tmp_path / "panel.db")
+    c.execute("insert into audit_log (chain, seq, hash, body) values (?, ?, ?, ?)", (pid, forged["seq"], digest, body))
+    c.execute("update proposals set seq=?, head=?, state='shortlisted' where id=?", (forged["seq"], digest, pid))
+    c.commit()
+    c.close()
+    failed = [r for r in e.verify(raise_on_failure=False) if r.error]
+    assert [(r.chain, r.error.seq) for r in failed] == [(pid, forged["seq"])]
+    assert "recorded rule results are not what the rules give" in failed[0].error.reason
