@@ -37,6 +37,7 @@ from .admission import admit, follows_parent
 from .audit import GENESIS, Stored, linked, salted_hash
 from .deadlines import due_at
 from .disclosure import ATTACHMENT_SECRET, RATIONALE_SECRET, known_needles, neutral_name, quotes, withheld_reason
+from .duties import Duties
 from .errors import VerificationFailed
 from .evaluation import ACTIONS, Panels
 from .family import Fact, Links
@@ -44,7 +45,7 @@ from .machines import Compiled
 from .registry import SETTLE, Registry
 
 #: Kinds of entry a proposal chain may hold (the panel actions: ``engine.evaluation``).
-KINDS = ("intake", "transition", "refusal", *ACTIONS)
+KINDS = ("intake", "transition", "refusal", "approval", *ACTIONS)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
     where: dict[str, int] = {}
     pin: dict[str, Any] = {}
     panels: Panels | None = None
+    duties: Duties | None = None
     links: Links | None = None
     for row in rows:
         seq += 1
@@ -152,6 +154,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                            f"at the registry position it acted under (seq {position})")
             rules_ = compiled.pathway
             panels = Panels(rules_) if rules_.evaluated_in else None
+            duties = Duties(rules_) if rules_.reads_actors else None
             if rules_.responses or rules_.responds_to:
                 links = Links(chain, rules_.id, rules_.responses.pathway if rules_.responses else None,
                               rules_.responses.stages if rules_.responses else ())
@@ -219,6 +222,8 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                               rationale=rationale, updates=inputs, attached=attached)
             reasons = list(admission.reasons)
             t = pathway.transition(state, trigger)
+            if duties is not None and t is not None:
+                reasons += duties.judge(t, actor)
             if t is not None and t.on_parent:
                 reasons = [follows_parent(t)]
             if t is not None and t.names_response:
@@ -231,7 +236,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                                                inputs=admission.updates, rationale=rationale or "",
                                                actor=actor, roles=sorted(roles or ()), now=now,
                                                evaluations=panels.context(state) if panels else None,
-                                               responses=seen)
+                                               responses=seen, actors=duties.context() if duties else None)
                 except (ValueError, ArithmeticError):  # a recorded value that is not of its field's type
                     raise fail("a value recorded on this proposal cannot be read as its field's type, so its "
                                "rules cannot be re-evaluated") from None
@@ -258,17 +263,29 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                     raise fail(f"the clock fired '{trigger}' at {at}, before the stage was due"
                                + (f" ({due})" if due else " (the stage has no deadline)"))
                 assert t is not None
-                if e.get("to") != t.dest:
-                    raise fail(f"'{trigger}' leads from '{state}' to '{t.dest}', but the entry says '{e.get('to')}'")
-                for name, value in admission.updates.items():
-                    data[name], where[name] = value, seq
-                moved = t.dest != state
-                if moved:
-                    state, entered = t.dest, at
-                if moved or admission.updates:  # nothing else changes a due time
-                    due = due_at(pathway, state, data, parse_time(entered)) or ""
+                last = duties is None or duties.completes(t)
+                if (kind == "approval") == last:
+                    raise fail(f"'{trigger}' needs {t.approvals} distinct approvals; this entry is recorded as "
+                               + ("an approval, but it was the last, which fires it" if last else
+                                  "firing it, but it lacks earlier approvals"))
+                if kind == "approval":
+                    if e.get("to") != state or admission.updates:
+                        raise fail("an approval moves the proposal or sets fields, which only its last one may")
+                else:
+                    if e.get("to") != t.dest:
+                        raise fail(f"'{trigger}' leads from '{state}' to '{t.dest}', but the entry says "
+                                   f"'{e.get('to')}'")
+                    for name, value in admission.updates.items():
+                        data[name], where[name] = value, seq
+                    moved = t.dest != state
+                    if moved:
+                        state, entered = t.dest, at
+                    if moved or admission.updates:  # nothing else changes a due time
+                        due = due_at(pathway, state, data, parse_time(entered)) or ""
         if kind == "intake":
             due = due_at(pathway, state, data, parse_time(entered)) or ""
+        if duties is not None:
+            duties.apply(e)
         if links is not None:
             if seen is not None:
                 links.listed.append((seq, seen))

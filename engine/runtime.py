@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -48,10 +48,11 @@ from .disclosure import (
     value_needles,
     withheld_reason,
 )
+from .duties import Duties
 from .errors import Conflict, InvalidData, Refused, Tampered, VerificationFailed
 from .evaluation import Panels
 from .evaluation.recording import PanelActions
-from .hotpath import Statements
+from .hotpath import POSITION, Statements
 from .machines import Compiled, compile_pathway
 from .registry import PUBLISHER, ROLE_NAME, USER_NAME, Registry
 from .transparency import log as tlog
@@ -93,6 +94,7 @@ class Engine(PanelActions):
         self.db = st.connect(url, synchronous=synchronous, create=create)
         self.clock = clock
         self._sql = Statements.for_dialect(self.db.dialect)
+        self._sql_position = POSITION
         self._pathways: dict[tuple[str, int, str], Pathway] = {}
         self._compiled: dict[tuple[str, int, str], Compiled] = {}
         self._reg = Registry()
@@ -171,18 +173,19 @@ class Engine(PanelActions):
     def _registry_now(self, conn: Any, *, lock: bool = False) -> Registry:
         """The registry at the position the database records now (``lock``: serialise registry writers)."""
         m = st.meta
-        query = select(m.c.key, m.c.value).where(m.c.key.in_(("registry_seq", "registry_head")))
         if lock and self.db.dialect.name == "postgresql":
-            query = query.with_for_update()
-        found = dict(conn.execute(query).all())
-        end = conn.execute(select(func.max(st.audit_log.c.seq)).where(st.audit_log.c.chain == REGISTRY)).scalar()
-        return self._registry_at(conn, found.get("registry_seq"), found.get("registry_head"), end or 0)
+            conn.execute(select(m.c.key).where(m.c.key.in_(("registry_seq", "registry_head"))).with_for_update())
+        # One statement, so one snapshot: under READ COMMITTED two reads could straddle another writer's commit.
+        seq, head, end = conn.execute(select(*self._sql_position)).one()
+        return self._registry_at(conn, seq, head, end or 0)
 
     def _registry(self, conn: Any, kind: str, actor: str, **fields: Any) -> str:
         """Append one event to the registry chain; its position is read (with this transaction's own writes)."""
         m = st.meta
-        found = dict(conn.execute(select(m.c.key, m.c.value).where(
-            m.c.key.in_(("registry_seq", "registry_head")))).all())
+        query = select(m.c.key, m.c.value).where(m.c.key.in_(("registry_seq", "registry_head")))
+        if self.db.dialect.name == "postgresql":  # registry writers one at a time (a refusal needs no other lock)
+            query = query.with_for_update()
+        found = dict(conn.execute(query).all())
         seq = int(found["registry_seq"]) + 1
         entry = make_entry(chain=REGISTRY, seq=seq, prev=found["registry_head"], at=timestamp(self.clock()),
                            kind=kind, actor=actor, **fields)
@@ -620,8 +623,13 @@ class Engine(PanelActions):
             kids = responding.children(self, conn, reg, pid) if pathway.responses else []
             moved: list[dict[str, Any]] = []
             named_bad: list[str] = []
+            approved: dict[str, int] = {}
             seen = responding.seen(kids) if pathway.responses else None
-            panels = Panels.from_entries(pathway, self._bodies(conn, pid)) if pathway.evaluated_in else None
+            bodies = self._bodies(conn, pid) if pathway.evaluated_in or pathway.reads_actors else []
+            panels = Panels.from_entries(pathway, bodies) if pathway.evaluated_in else None
+            duties = Duties.from_entries(pathway, bodies) if pathway.reads_actors else None
+            if duties is not None and t is not None:
+                reasons += duties.judge(t, actor)
             if t is not None and t.on_parent:
                 reasons = [follows_parent(t)]
             elif t is not None and t.names_response and admission.inputs_ok:
@@ -635,7 +643,7 @@ class Engine(PanelActions):
                                            days_in_stage=(now - entered).days, inputs=clean,
                                            rationale=rationale or "", actor=actor, roles=roles or [], now=now,
                                            evaluations=panels.context(row.state) if panels else None,
-                                           responses=seen)
+                                           responses=seen, actors=duties.context() if duties else None)
                 results = compiled.guards.run(t, context)
                 conditions = [r.as_entry() for r in results]
                 reasons += [r.reason() for r in results if not r.result]
@@ -670,6 +678,14 @@ class Engine(PanelActions):
                                                                  **common, **extra))
                 self._store_extras(conn, pid, seq, kept, files)  # what was attempted is evidence too
                 self._sql.bump.run(conn, {"b_id": pid, "b_seq": seq, "b_head": digest})
+            elif duties is not None and t is not None and not duties.completes(t):
+                # One of several approvals the transition needs: recorded; the proposal stays until the last.
+                dest = row.state
+                digest = self._append(conn, pid, seq, make_entry(kind="approval", dest=dest, entered=entered_at,
+                                                                 due=due, **common))
+                self._store_extras(conn, pid, seq, kept, files)
+                self._sql.bump.run(conn, {"b_id": pid, "b_seq": seq, "b_head": digest})
+                approved = {"approved": len(duties.approvals.get(trigger, [])) + 1, "of": t.approvals}
             else:
                 dest = compiled.fire(row.state, trigger)
                 data.update(clean)
@@ -686,7 +702,7 @@ class Engine(PanelActions):
                     "id": pid, "seq": seq, "head": digest, "trigger": trigger, "named": named}) if kids else []
         if reasons:
             raise Refused(reasons, seq=seq, hash=digest)
-        out = {"id": pid, "trigger": trigger, "from": row.state, "to": dest, "seq": seq, "hash": digest}
+        out = {"id": pid, "trigger": trigger, "from": row.state, "to": dest, "seq": seq, "hash": digest, **approved}
         if moved:
             out["responses"] = moved
         return out

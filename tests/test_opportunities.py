@@ -25,7 +25,8 @@ DEFS = ROOT / "definitions"
 
 STAFF = {"maria": ["procurement_officer"], "david": ["purchasing_director"], "hannah": ["legal"],
          "clerk": ["bid_clerk"], "li": ["evaluator"], "raj": ["evaluator"], "kwame": ["evaluator"],
-         "nina": ["evaluator"], "chair": ["panel_chair"], "sofia": ["department_sponsor"]}
+         "nina": ["evaluator"], "chair": ["panel_chair"], "sofia": ["department_sponsor"],
+         "robert": ["city_manager"]}
 
 BIDS = [("Acme Transit Software LLC", "410000.00", "Cloud dispatch in 90 days", "unit price 41.00"),
         ("Zenith Mobility Partners", "385000", "On-premise, 120 days", "unit price 38.50"),
