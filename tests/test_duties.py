@@ -98,3 +98,21 @@ def test_the_replay_catches_an_approval_by_the_recommender_inserted_into_the_dat
     assert [(r.chain, r.error.seq) for r in failed] == [(pid, forged["seq"])]
     assert "separation of duties" in failed[0].error.reason
     assert json.loads(body)["actor"] == "olga"
+
+
+def test_a_bundle_with_approvals_verifies_on_its_own(world, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from engine.export import export
+
+    e, pid, _, _ = world
+    e.advance(pid, "recommend", actor="ola")
+    e.advance(pid, "approve", actor="dan")
+    e.advance(pid, "sign", actor="dee", rationale="first")
+    e.advance(pid, "sign", actor="olga", rationale="second")
+    bundle = export(e, pid, tmp_path / "bundle")
+    done = subprocess.run([sys.executable, "-I", str(bundle.folder / "verify.py"), str(bundle.folder)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"ok: {pid}: 5 entries intact and lawful" in done.stdout  # intake, 3 steps, 1 approval
