@@ -41,6 +41,7 @@ from .duties import Duties
 from .errors import VerificationFailed
 from .evaluation import ACTIONS, Panels
 from .family import Fact, Links
+from .letters import LETTER_SECRET
 from .machines import Compiled
 from .registry import SETTLE, Registry
 
@@ -177,6 +178,8 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
         roles = [CLOCK] if actor == CLOCK else registry.roles(actor, position)
         named = None
         seen = _seen(e, pathway, fail)
+        if "letter" in e and kind != "transition":
+            raise fail("a letter is recorded on an entry that decides nothing")
         if kind == "intake":
             from pathways.fields import check_data
 
@@ -208,6 +211,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
             if e.get("from") != state:
                 raise fail(f"entry moves from '{e.get('from')}', but the replay is in '{state}'")
             t = _follows(e, pathway, state, chain, fail)
+            _letter(e, t, secrets, fail)
             assert links is not None
             links.caused.append((seq, e["parent"]))
             if t.dest != state:
@@ -275,6 +279,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                     if e.get("to") != t.dest:
                         raise fail(f"'{trigger}' leads from '{state}' to '{t.dest}', but the entry says "
                                    f"'{e.get('to')}'")
+                    _letter(e, t, secrets, fail)
                     for name, value in admission.updates.items():
                         data[name], where[name] = value, seq
                     moved = t.dest != state
@@ -304,6 +309,20 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
         raise VerificationFailed(chain, 1, "the chain has no entries")
     return Derived(chain, pin["id"], pin["version"], pin["sha256"], state, data, seq, prev, created, entered,
                    due or None, where, links)
+
+
+def _letter(e: dict[str, Any], t: Any, secrets: Mapping[tuple[int, str], tuple[str, Any]], fail: Callable) -> None:
+    """A transition that sends a letter records it (its kept text must match), and only then."""
+    recorded = e.get("letter")
+    if t.letter is None:
+        if recorded is not None:
+            raise fail(f"the entry records a letter, but '{t.trigger}' sends none")
+        return
+    if not isinstance(recorded, dict) or recorded.get("name") != t.letter:
+        raise fail(f"'{t.trigger}' sends the letter '{t.letter}', but the entry does not record it")
+    text = _kept(e, LETTER_SECRET, {"salted_sha256": recorded.get("salted_sha256")}, secrets, fail, "the letter")
+    if not isinstance(text, str):
+        raise fail("the kept letter is not text")
 
 
 def _seen(e: dict[str, Any], pathway: Any, fail: Callable) -> dict[str, Any] | None:
@@ -434,7 +453,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "from": (str, type(None)), "to": (str, type(None)), "pathway": (dict,), "conditions": (list,),
     "rationale": (str, dict, type(None)), "input": (dict,), "attachments": (list,), "reasons": (list,),
     "registry": (dict, type(None)), "entered": (str,), "due": (str, type(None)), "refused_inputs": (list,),
-    "withheld": (list,), "parent": (dict,), "responses": (dict,), "stage": (str, type(None)), "action": (str,),
+    "withheld": (list,), "letter": (dict,),
+    "parent": (dict,), "responses": (dict,), "stage": (str, type(None)), "action": (str,),
 }
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 

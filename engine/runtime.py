@@ -28,6 +28,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pathways import Pathway, load, loads
+from pathways.city import City
+from pathways.city import load as load_city
 from pathways.errors import NotFound, UsageError
 from pathways.fields import FieldProblem, check_data, free_text, one_line_text
 from pathways.model import ADMIN, CLOCK
@@ -53,6 +55,7 @@ from .errors import Conflict, InvalidData, Refused, Tampered, VerificationFailed
 from .evaluation import Panels
 from .evaluation.recording import PanelActions
 from .hotpath import POSITION, Statements
+from .letters import LETTER_SECRET, Letter, compose
 from .machines import Compiled, compile_pathway
 from .registry import PUBLISHER, ROLE_NAME, USER_NAME, Registry
 from .transparency import log as tlog
@@ -89,10 +92,12 @@ class Engine(PanelActions):
     """
 
     def __init__(self, url: str = "sqlite:///pathways.db", *, clock: Callable[[], dt.datetime] = _utcnow,
-                 synchronous: str = "FULL", create: bool = True) -> None:
+                 synchronous: str = "FULL", create: bool = True,
+                 city: City | Callable[[], City] | None = None) -> None:
         self.url = url
         self.db = st.connect(url, synchronous=synchronous, create=create)
         self.clock = clock
+        self._city = city
         self._sql = Statements.for_dialect(self.db.dialect)
         self._sql_position = POSITION
         self._pathways: dict[tuple[str, int, str], Pathway] = {}
@@ -664,10 +669,20 @@ class Engine(PanelActions):
                     salt = new_salt()
                     recorded = {"salted_sha256": salted_hash(rationale, salt)}
                     kept[RATIONALE_SECRET] = (salt, rationale)
+            letter = None
+            if not reasons and t is not None and t.letter:  # what the city says to the vendor, on the record
+                letter = self._compose(conn, pid, pathway, t, {**data, **clean}, now, rationale, bodies, panels)
+                leak = responding.letter_leak(self, conn, reg, pid, letter)
+                if leak:  # the refusal is recorded without the text: it would put the value on this trail too
+                    reasons.append(leak)
+                    recorded, named_bad = None, [*named_bad, "rationale"]
+                else:
+                    kept[LETTER_SECRET] = (letter.salt, letter.html)
             common = dict(chain=pid, seq=seq, prev=row.head, at=at, actor=actor, role=role,
                           trigger=trigger, source=row.state, pathway=pathway.ref, conditions=conditions,
                           rationale=recorded, input=shown, attachments=refs,
-                          registry={"seq": reg.seq, "head": reg.head}, **({"responses": seen} if seen else {}))
+                          registry={"seq": reg.seq, "head": reg.head}, **({"responses": seen} if seen else {}),
+                          **({"letter": letter.recorded} if letter is not None and not reasons else {}))
             if reasons:
                 bad = sorted({*admission.bad_inputs, *named_bad})
                 extra: dict[str, Any] = {"refused_inputs": bad} if bad else {}
@@ -699,12 +714,47 @@ class Engine(PanelActions):
                                      "b_data": json.dumps(data), "b_due": due, "b_entered": entered_at})
                 named = clean.get(t.names_response) if t is not None and t.names_response else None
                 moved = responding.cascade(self, conn, reg, kids, actor=actor, at=at, parent={
-                    "id": pid, "seq": seq, "head": digest, "trigger": trigger, "named": named}) if kids else []
+                    "id": pid, "seq": seq, "head": digest, "trigger": trigger, "named": named},
+                    rationale=rationale, opportunity=pathway) if kids else []
         if reasons:
             raise Refused(reasons, seq=seq, hash=digest)
         out = {"id": pid, "trigger": trigger, "from": row.state, "to": dest, "seq": seq, "hash": digest, **approved}
         if moved:
             out["responses"] = moved
+        return out
+
+    def _compose(self, conn: Any, pid: str, pathway: Pathway, t: Any, data: dict[str, Any], now: dt.datetime,
+                 rationale: str | None, bodies: list[dict[str, Any]], panels: Panels | None,
+                 opportunity: Pathway | None = None) -> Letter:
+        """The letter ``t`` names, with the refusals recorded since the proposal entered its stage."""
+        bodies = bodies or self._bodies(conn, pid)
+        since = next((i for i in range(len(bodies) - 1, -1, -1) if bodies[i].get("kind") in ("intake", "transition")
+                      and bodies[i].get("to") != bodies[i].get("from")), 0)
+        refusals = [r for e in bodies[since:] if e.get("kind") == "refusal" for r in e.get("reasons") or []]
+        if panels is None and pathway.evaluated_in:
+            panels = Panels.from_entries(pathway, bodies)
+        return compose(t.letter, pathway=pathway, t=t, proposal_id=pid, data=data, at=now, rationale=rationale,
+                       refusals=refusals, panels=panels, city=self.city, opportunity=opportunity)
+
+    @property
+    def city(self) -> City:
+        """The city's settings (letters' time zone and name): given, or the configuration in force."""
+        if self._city is None or callable(self._city):
+            self._city = self._city() if callable(self._city) else load_city()
+        return self._city
+
+    def letters(self, proposal_id: str) -> list[dict[str, Any]]:
+        """Every letter recorded for a proposal: its entry, name, salted hash, salt and text."""
+        with st.reading(self.db) as conn:
+            self._row(conn, proposal_id)
+            kept = {s["seq"]: s for s in self._secrets(conn, proposal_id) if s["field"] == LETTER_SECRET}
+            out = []
+            for e in self._bodies(conn, proposal_id):
+                if isinstance(e.get("letter"), dict):
+                    s = kept.get(e["seq"])
+                    out.append({"seq": e["seq"], "at": e["at"], "trigger": e.get("trigger"),
+                                "name": e["letter"]["name"], "salted_sha256": e["letter"]["salted_sha256"],
+                                "salt": s["salt"] if s else None, "html": s["value"] if s else None})
         return out
 
     def _bodies(self, conn: Any, chain: str) -> list[dict[str, Any]]:

@@ -184,6 +184,7 @@ class Transition:
     names_response: str | None = None  # opportunities: the field whose value names one response (the winner)
     distinct_from: tuple[str, ...] = ()  # separation of duties: not by whoever fired these triggers
     approvals: int = 1  # distinct people who must fire it; the last one's firing moves the proposal
+    letter: str | None = None  # the letter the vendor gets when it fires (engine.letters)
 
 
 @dataclass(frozen=True)
@@ -351,6 +352,7 @@ def build(data: dict[str, Any], sha256: str, source: str = "", path: str = "") -
             names_response=t.get("names_response"),
             distinct_from=tuple(t.get("distinct_from", ())),
             approvals=t.get("approvals", 1),
+            letter=t.get("letter"),
         )
         for t in data["transitions"]
     )

@@ -122,4 +122,17 @@ def check_duties(p: Pathway, doc: Document) -> None:
                         "distinct_from and approvals on the opportunity's transition")
 
 
-RULES = (check_opportunity, check_response, check_evaluations, check_duties)
+def check_letters(p: Pathway, doc: Document) -> None:
+    """A letter a transition names must be one the engine ships (templates/letters/)."""
+    from .resources import templates
+
+    folder = templates().joinpath("letters")
+    for i, t in enumerate(p.transitions):
+        if t.letter and not folder.joinpath(f"{t.letter}.html.j2").is_file():
+            shipped = sorted(x.name.removesuffix(".html.j2") for x in folder.iterdir()
+                             if x.name.endswith(".html.j2") and not x.name.startswith("_"))
+            doc.problem(_t(i, "letter"), f"no letter template '{t.letter}' (letters: {', '.join(shipped)})"
+                        f"{hint(t.letter, shipped)}")
+
+
+RULES = (check_opportunity, check_response, check_evaluations, check_duties, check_letters)

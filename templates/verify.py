@@ -938,6 +938,9 @@ def salted(entry):
     hidden = entry.get("rationale")
     if isinstance(hidden, dict) and isinstance(hidden.get("salted_sha256"), str):
         out[":rationale"] = hidden["salted_sha256"]
+    letter = entry.get("letter")  # the letter the vendor was sent (engine/letters.py)
+    if isinstance(letter, dict) and isinstance(letter.get("salted_sha256"), str):
+        out[":letter"] = letter["salted_sha256"]
     for i, a in enumerate(entry.get("attachments") or [], 1):
         original = a.get("original") if isinstance(a, dict) else None
         if isinstance(original, dict) and isinstance(original.get("salted_sha256"), str):
