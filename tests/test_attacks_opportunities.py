@@ -981,3 +981,21 @@ def test_an_opportunity_moved_back_to_published_in_its_row_takes_no_late_bid(wor
     with pytest.raises(Tampered):
         submit(e, rid, 0)
     assert len(e.history("registry")) == before and len(e.list(pathway="rfp-bid")) == 3
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine/evaluation/panel.py Panels.judge checks the evaluators role only when an evaluator is "
+    "assigned: 'declare' and 'score' return role 'evaluator' without asking whether the actor still holds it, "
+    "so an evaluator whose role was revoked (left the city, removed for misconduct) keeps declaring and "
+    "scoring every bid they were assigned to, and their scores count; nothing unassigns them either",
+)
+def test_an_evaluator_whose_role_was_revoked_cannot_score(world) -> None:
+    e, clock, _ = world
+    _, bids, _ = opened(e, clock)
+    e.assign(bids[0], ["li"], actor="maria")
+    e.revoke("li", ["evaluator"], actor="admin")
+    clock.days(1)  # past the registry's settling time
+    with pytest.raises(Refused, match="evaluator"):
+        e.declare(bids[0], actor="li", conflict=False)
+        e.score(bids[0], FULL, actor="li")
