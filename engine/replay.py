@@ -119,6 +119,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
     pin: dict[str, Any] = {}
     panels: Panels | None = None
     duties: Duties | None = None
+    fired: set[str] = set()  # the opportunity's triggers this response has followed (they unseal fields)
     links: Links | None = None
     for row in rows:
         seq += 1
@@ -172,7 +173,8 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
             _original(e, i, a, secrets, fail)
         inputs = _unsealed(e, secrets, fail)
         rationale = _rationale(e, secrets, fail)
-        _withheld(e, kind, rationale, pathway, data, inputs, secrets, fail)
+        sealed = {n for n in pathway.sealed if pathway.fields[n].sealed_until not in fired}
+        _withheld(e, kind, rationale, pathway, data, inputs, secrets, fail, sealed)
         now = parse_time(at)
         actor = e.get("actor")
         roles = [CLOCK] if actor == CLOCK else registry.roles(actor, position)
@@ -214,6 +216,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
             _letter(e, t, secrets, fail)
             assert links is not None
             links.caused.append((seq, e["parent"]))
+            fired.add(e["parent"]["trigger"])
             if t.dest != state:
                 state, entered = t.dest, at
                 due = due_at(pathway, state, data, parse_time(entered)) or ""
@@ -418,7 +421,8 @@ def _rationale(e: dict[str, Any], secrets: Mapping[tuple[int, str], tuple[str, A
 
 
 def _withheld(e: dict[str, Any], kind: Any, rationale: Any, pathway: Any, data: Mapping[str, Any],
-              inputs: Mapping[str, Any], secrets: Mapping[tuple[int, str], tuple[str, Any]], fail: Callable) -> None:
+              inputs: Mapping[str, Any], secrets: Mapping[tuple[int, str], tuple[str, Any]], fail: Callable,
+              sealed: set[str] = frozenset()) -> None:  # type: ignore[assignment]
     """Staff text withheld because it quotes a confidential value: only in a refusal, on a ground that holds."""
     withheld = e.get("withheld")
     hidden = isinstance(e.get("rationale"), dict)
@@ -434,8 +438,9 @@ def _withheld(e: dict[str, Any], kind: Any, rationale: Any, pathway: Any, data: 
         kept = secrets.get((e["seq"], f"{ATTACHMENT_SECRET}{i}"))
         texts[f"attachment-{i}"] = kept[1] if kept else None
     kept_before = [{"seq": s, "field": name, "value": value[1]} for (s, name), value in secrets.items()
-                   if s < e["seq"]]
-    found = known_needles(pathway, kept_before, data, inputs)
+                   if s < e["seq"] and name not in sealed]
+    found = known_needles(pathway, kept_before, {k: v for k, v in data.items() if k not in sealed},
+                          {k: v for k, v in inputs.items() if k not in sealed})
     for w in withheld:
         what = w.get("what") if isinstance(w, dict) else None
         if what not in texts or not isinstance(texts[what], str):

@@ -20,6 +20,7 @@ from . import storage as st
 from .audit import make_entry
 from .deadlines import due_at
 from .disclosure import known_needles, quotes
+from .errors import Tampered
 from .evaluation import Panels
 from .family import summary
 from .letters import LETTER_SECRET
@@ -55,6 +56,9 @@ def children(engine: Engine, conn: Any, reg: Registry, pid: str) -> list[Child]:
         compiled = engine._compiled_for(conn, reg, row.pathway_id, row.version, row.sha256)
         engine._checked(row, compiled.pathway, reg)
         entries = [json.loads(e.body) for e in engine._entries(conn, cid)]
+        named = (entries[0].get("parent") or {}).get("id") if entries else None
+        if named != pid:  # the table is a cache: the response's own intake says which opportunity it answers
+            raise Tampered(f"the responses table lists {cid} under {pid}, but its intake names {named}")
         out.append(Child(cid, row, compiled, Panels.from_entries(compiled.pathway, entries)))
     return out
 
@@ -142,8 +146,16 @@ def letter_leak(engine: Engine, conn: Any, reg: Registry, pid: str, letter: Any)
             "without it") if leaked else None
 
 
-def take_response(engine: Engine, conn: Any, reg: Registry, pathway: Any,
-                  parent_id: str | None) -> tuple[dict[str, Any] | None, str | None, dict[str, Any] | None]:
+def first_pin(conn: Any, parent_id: str) -> tuple[str, int, str] | None:
+    """The rules the opportunity's first response runs on: every later response runs on the same."""
+    r, p = st.responses, st.proposals
+    row = conn.execute(select(p.c.pathway_id, p.c.version, p.c.sha256).select_from(r.join(p, p.c.id == r.c.child))
+                       .where(r.c.parent == parent_id).order_by(r.c.child).limit(1)).first()
+    return (row.pathway_id, row.version, row.sha256) if row else None
+
+
+def take_response(engine: Engine, conn: Any, reg: Registry, pathway: Any, parent_id: str | None,
+                  at: str = "") -> tuple[dict[str, Any] | None, str | None, dict[str, Any] | None]:
     """(the parent position a new response records, why the opportunity refuses it now, its position then).
 
     All None for a single case. A wrong ``--parent`` (none where one is
@@ -168,5 +180,11 @@ def take_response(engine: Engine, conn: Any, reg: Registry, pathway: Any,
                       f"it is in {', '.join(opp.responses.stages)})"
                       + (f" [{opp.responses.cite}]" if opp.responses.cite else ""))
         return None, reason, position
+    _, due = engine._checked(row, opp, reg)
+    deadline = opp.stages[row.state].deadline
+    t = opp.transition(row.state, deadline.fires) if deadline and deadline.fires else None
+    if due and at >= due and t is not None and t.dest != row.state:  # the opening time has come: it is closed
+        return None, (f"{parent_id} is not taking responses: its '{deadline.fires}' was due at {due}"
+                      + (f" [{deadline.cite}]" if deadline.cite else "")), position
     return position, None, None
 

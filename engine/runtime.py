@@ -438,8 +438,13 @@ class Engine(PanelActions):
         (its data's and refused attempts'), and this entry's own; the replay derives the same set."""
         rows = conn.execute(select(st.secrets.c.seq, st.secrets.c.field, st.secrets.c.value)
                             .where(st.secrets.c.chain == pid)).all()
-        return known_needles(pathway, [{"seq": r.seq, "field": r.field, "value": json.loads(r.value)} for r in rows],
-                             data, clean)
+        # A value still sealed is never searched: a refusal saying "it quotes the price" would tell anyone
+        # whether their guess of a sealed bid is right. The replay leaves out the same fields.
+        sealed = self._still_sealed(conn, pid, pathway)
+        return known_needles(pathway, [{"seq": r.seq, "field": r.field, "value": json.loads(r.value)} for r in rows
+                                       if r.field not in sealed],
+                             {k: v for k, v in data.items() if k not in sealed},
+                             {k: v for k, v in clean.items() if k not in sealed})
 
     def intake(self, pathway_id: str, data: Mapping[str, Any], *, actor: str,
                attachments: Iterable[str | os.PathLike[str]] = (), parent: str | None = None) -> str:
@@ -478,7 +483,16 @@ class Engine(PanelActions):
                 clean, problems = check_data(pathway, data, intake=True)
                 if problems:
                     raise InvalidData(problems)
-                family, closed, closed_at = responding.take_response(self, conn, reg, pathway, parent)
+                family, closed, closed_at = responding.take_response(self, conn, reg, pathway, parent,
+                                                                     timestamp(now))
+                pin = responding.first_pin(conn, parent) if family else None
+                if pin is not None and pin != (pathway.id, pathway.version, pathway.sha256):
+                    # every response to one opportunity is judged by the same rules: the first one's
+                    compiled = self._compiled_for(conn, reg, *pin)
+                    pathway = compiled.pathway
+                    clean, problems = check_data(pathway, data, intake=True)
+                    if problems:
+                        raise InvalidData(problems)
             if refused is None and closed:
                 # A response refused because the opportunity has closed: recorded in the registry (it has no
                 # chain yet), naming the opportunity's position that refused it.

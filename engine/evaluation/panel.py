@@ -41,17 +41,39 @@ def spread_flag(spread: float) -> bool:
 
 def canonical_score(raw: Any, scale: int) -> str | None:
     """A score as the record keeps it (plain decimal, at most 2 places, 0..scale), or None if it is not one."""
-    text = str(raw).strip()
-    if not text or not all(c.isascii() and (c.isdigit() or c == ".") for c in text) or text.count(".") > 1:
+    if not isinstance(raw, str):  # the record holds scores as text; anything else was not typed by a person
+        return None
+    text = raw.strip()
+    if not text or len(text) > 12 or not all(c.isascii() and (c.isdigit() or c == ".") for c in text) \
+            or text.count(".") > 1:
         return None
     try:
         value = Decimal(text)
+        if value != value.quantize(Decimal("0.01")) or not Decimal(0) <= value <= scale:
+            return None
     except InvalidOperation:
-        return None
-    if value != value.quantize(Decimal("0.01")) or not Decimal(0) <= value <= scale:
         return None
     out = format(value.normalize(), "f")
     return out if "." not in out else out.rstrip("0").rstrip(".")
+
+
+def _shape_problem(action: str, inputs: Mapping[str, Any]) -> str | None:
+    """What is wrong with an action's inputs as data (a forged entry, or a caller of the API), before any rule."""
+    if action == "assign":
+        names = inputs.get("evaluators")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            return "evaluators must be a list of user names"
+    elif action == "declare":
+        if not isinstance(inputs.get("conflict"), bool) or not isinstance(inputs.get("statement", ""), str):
+            return "a declaration says conflict: true or false, with a statement as text"
+    elif action in ("score", "consensus"):
+        scores = inputs.get("scores")
+        if not isinstance(scores, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                   for k, v in scores.items()):
+            return "scores must map criterion names to scores written as text (e.g. technical=80)"
+        if not isinstance(inputs.get("comment", ""), str):
+            return "a comment is text"
+    return None
 
 
 @dataclass
@@ -151,6 +173,9 @@ class Panels:
         held = roles or set()
         if roles is None:
             return [f"unknown user '{actor}': add them first with 'pathways users add'"], None
+        shape = _shape_problem(action, inputs)
+        if shape:
+            return [shape], None
         if self.pathway.stages[state].final:
             return [f"the proposal is closed ('{state}'): its evaluation can no longer change"], None
         if action == "assign":
@@ -171,6 +196,8 @@ class Panels:
                 elif name == actor:
                     reasons.append(f"{actor} cannot assign themselves to a panel")
             return reasons, role
+        if action in ("declare", "score") and actor in panel.assigned and rules.evaluators not in held:
+            return [f"{actor} no longer holds the '{rules.evaluators}' role evaluators need"], None
         if action == "declare":
             if actor not in panel.assigned:
                 return [f"{actor} is not assigned to the panel of '{stage}': only assigned evaluators declare"], None
@@ -201,6 +228,9 @@ class Panels:
             role = next((r for r in rules.consensus_by if r in held), None)
             reasons = [] if role else [f"{actor} may not record the consensus: it needs one of the roles "
                                        f"{', '.join(rules.consensus_by) or '(none declared)'}"]
+            if actor in panel.recused:
+                reasons.append(f"{actor} declared a conflict of interest with this proposal and is recused: the "
+                               "panel's consensus must be recorded by someone else")
             if state != stage:
                 reasons.append(f"the panel of '{stage}' has closed: the proposal is in '{state}'")
             done = len(panel.complete_sheets())

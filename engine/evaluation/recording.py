@@ -87,9 +87,10 @@ class PanelActions:
             pathway = compiled.pathway
             if action == "assign" and pathway.responses and not pathway.evaluated_in:
                 self._checked(row, pathway, reg)  # the opportunity: its responses' panels
-                targets = [(k.row, k.compiled.pathway) for k in responding.children(self, conn, reg, pid)]
+                targets = [(k.row, k.compiled.pathway) for k in responding.children(self, conn, reg, pid)
+                           if not k.compiled.pathway.stages[k.row.state].final]  # closed ones are not scored
                 if not targets:
-                    raise UsageError(f"{pid} has no responses yet to assign evaluators to")
+                    raise UsageError(f"{pid} has no open responses to assign evaluators to")
             elif not pathway.evaluated_in:
                 raise UsageError(f"{pid} ({pathway.id}) has no evaluation panel: no stage of its rules declares "
                                  "an evaluation")
