@@ -87,7 +87,8 @@ class PanelActions:
             pathway = compiled.pathway
             if action == "assign" and pathway.responses and not pathway.evaluated_in:
                 self._checked(row, pathway, reg)  # the opportunity: its responses' panels
-                targets = [(k.row, k.compiled.pathway) for k in responding.children(self, conn, reg, pid)]
+                targets = [(k.row, k.compiled.pathway) for k in responding.children(self, conn, reg, pid)
+                           if not k.compiled.pathway.stages[k.row.state].final]  # closed responses have no panel
                 if not targets:
                     raise UsageError(f"{pid} has no responses yet to assign evaluators to")
             elif not pathway.evaluated_in:
