@@ -30,6 +30,7 @@ KWAME = "kwame.mensah"  # Transportation data analyst
 NINA = "nina.brooks"  # Office of Innovation policy analyst
 ROBERT = "robert.hayes"  # City Manager
 CARMEN = "carmen.diaz"  # Purchasing supervisor, chairs evaluation panels
+ANA = "ana.morales"  # University hydrologist, outside judge of the flood-sensor challenge
 
 STAFF: tuple[tuple[str, tuple[str, ...]], ...] = (
     (MARIA, ("procurement_officer",)),
@@ -48,6 +49,7 @@ STAFF: tuple[tuple[str, tuple[str, ...]], ...] = (
     (NINA, ("eligibility_reviewer", "judge")),
     (ROBERT, ("city_manager",)),
     (CARMEN, ("panel_chair",)),
+    (ANA, ("judge",)),
 )
 
 
@@ -256,8 +258,33 @@ def rfp_traffic_signals(demo: Demo) -> Iterator[dt.datetime]:
 # --- challenge ----------------------------------------------------------------------------
 
 
+FLOOD_ENTRIES = (  # (days after the one before, team, members, solution, prototype link, confidential cost sheet)
+    (3, "HydroPulse Labs", ["Maya Torres", "Ben Okoro"], "Ultrasonic stage sensor on a breakaway mast, LoRaWAN "
+        "uplink, beacon triggers at 15 cm of water; six months of field data at two crossings.",
+     "https://video.example/hydropulse", "Sensor and beacon $2,150 per crossing; $9 a month in airtime."),
+    (5, "StreamWatch (Texas State)", ["Dr. Lena Fischer", "Omar Haddad", "Julia Park"], "Pressure transducer "
+        "in the culvert, solar cellular node, forecast model gives 8 minutes' warning upstream.",
+     "https://video.example/streamwatch", "Hardware $2,900 per crossing; model hosting $1,200 a year."),
+    (7, "Gauge & Beacon", ["Sam Whitaker", "Priya Raman"], "Radar gauge on existing sign posts, flashing beacon "
+         "and gate arm, works off a 20 W panel through two cloudy weeks.",
+     "https://video.example/gauge-beacon", "Radar unit $1,780; beacon and gate $1,450 per crossing."),
+    (7, "StreamSense Inc.", ["Carl Jensen", "Rita Ortiz"], "Camera-based water detection with an edge model and "
+         "a cellular beacon controller.", "https://video.example/streamsense", "Camera node $3,400 per crossing."),
+)
+#: Each judged entry's sheets: judge -> (effectiveness, cost, durability, ease of adoption), out of 10 each.
+FLOOD_SCORES = {
+    "HydroPulse Labs": {LI: ("9", "7", "8", "8"), RAJ: ("8", "7", "8", "9"), NINA: ("9", "8", "7", "8"),
+                        ANA: ("6", "7", "8", "8")},
+    "StreamWatch (Texas State)": {LI: ("8", "8", "7", "7"), RAJ: ("8", "7", "7", "8"), NINA: ("7", "8", "7", "7"),
+                                  ANA: ("8", "8", "6", "7")},
+    "Gauge & Beacon": {LI: ("7", "8", "7", "9"), NINA: ("7", "7", "8", "8"), ANA: ("6", "8", "7", "9")},
+}
+FLOOD_JUDGES = (LI, RAJ, NINA, ANA)
+
+
 def challenge_flood_sensors(demo: Demo) -> Iterator[dt.datetime]:
-    """A prize challenge: review with edits, the clock closing the call, a judge recusing, winners paid."""
+    """A prize challenge: review with edits, four sealed entries opened when the clock closes the call, one
+    found ineligible, judges with a recusal and a flagged spread, the selection naming first place, prizes paid."""
     yield demo.cal.later(business_days=2)
     pid = demo.intake("challenge", PRIYA, "Flash-flood sensor prize challenge, $150,000 in prizes", {
         "title": "Flash Flood Early Warning Challenge",
@@ -269,7 +296,8 @@ def challenge_flood_sensors(demo: Demo) -> Iterator[dt.datetime]:
                                 "sheet by the closing date.",
         "total_prize": "150000",
         "prize_structure": "First $75,000; second $45,000; third $30,000",
-        "selection_basis": "Field accuracy 40%, cost per crossing 30%, durability 20%, ease of installation 10%",
+        "selection_basis": "Effectiveness (field accuracy) 40%, cost per crossing 30%, durability 20%, ease of "
+                           "adoption (installation) 10%; each scored 0-10 by at least three judges.",
         "ip_terms": "Entrants keep their IP; the city seeks a royalty-free licence to winners' data formats, "
                     "only with their written consent.",
         "city_takes_ip_interest": True,
@@ -291,27 +319,55 @@ def challenge_flood_sensors(demo: Demo) -> Iterator[dt.datetime]:
     yield demo.cal.later(days=20)
     demo.act(pid, "answer_questions", MARCUS, questions_answered=23, doc="Questions and answers sent to all "
                                                                          "registrants.")
-    yield from demo.wait_for_clock(pid, "submissions_closed")  # the clock closes the call
+    entries = {}
+    for days, team, members, solution, video, costs in FLOOD_ENTRIES:
+        yield demo.cal.later(days=days)
+        entries[team] = demo.respond(pid, "challenge-entry", MARCUS, f"Entry from {team}, sealed until the call "
+                                     "closes", {"team": team, "team_members": members, "solution": solution,
+                                                "prototype_url": video, "cost_sheet": costs,
+                                                "contact_email": f"team@{team.split()[0].lower()}.example"})
+    yield from demo.wait_for_clock(pid, "submissions_closed")  # the clock closes the call: every entry unsealed
     yield demo.cal.later(business_days=2)
-    demo.act(pid, "begin_screening", PRIYA, submissions_received=17,
-             entrant_materials="Sealed: 17 entries' sensor designs and cost sheets, opened only by the judges.")
-    yield demo.cal.later(business_days=5)
-    demo.act(pid, "record_screening", HANNAH, eligible_submissions=14,
-             rationale="Three entries ineligible: two registered late, one team includes a city employee.")
+    demo.act(pid, "begin_screening", PRIYA)
+    yield demo.cal.later(business_days=4)
+    for team, entry in entries.items():
+        if team == "StreamSense Inc.":
+            demo.act(entry, "find_ineligible", HANNAH, ineligibility_reason="Team member Rita Ortiz is a city "
+                     "employee (Watershed Protection); city employees may not enter.",
+                     rationale="Ineligible under the published rules; the team was told in writing.")
+        else:
+            demo.act(entry, "find_eligible", HANNAH, rationale="Registered on time; every member eligible.")
     yield demo.cal.later(business_days=1)
-    demo.act(pid, "appoint_judges", PRIYA, judges=["Li Chen", "Raj Patel", "Nina Brooks", "Dr. Ana Morales"],
-             judges_conflict_free=True, doc="Judges' declarations of no personal, financial or family tie.")
+    demo.panel("assign", pid, PRIYA, evaluators=list(FLOOD_JUDGES))  # on the challenge: every open entry's panel
     yield demo.cal.later(hours=1)
     demo.act(pid, "begin_judging", PRIYA)
+    yield demo.cal.later(hours=2)
+    gauge = entries["Gauge & Beacon"]
+    for team in FLOOD_SCORES:
+        for who in FLOOD_JUDGES:
+            if who == RAJ and entries[team] == gauge:
+                demo.panel("declare", gauge, RAJ, conflict=True,
+                           statement="Sam Whitaker of Gauge & Beacon is my brother-in-law.")
+            else:
+                demo.panel("declare", entries[team], who, conflict=False)
     yield demo.cal.later(business_days=3)
-    demo.act(pid, "recuse_judge", RAJ, recusals=["Raj Patel: entry 9, StreamSense (former employer)"],
-             judges=["Li Chen", "Nina Brooks", "Dr. Ana Morales"],
-             rationale="I worked for StreamSense until 2024; I recuse from the whole competition.")
-    yield demo.cal.later(business_days=12)
-    demo.act(pid, "record_evaluations", LI, evaluations_complete=True)
+    demo.panel_refused("score", gauge, RAJ, scores={"effectiveness": "9"})  # recused: refused, never counted
+    for team, sheets in FLOOD_SCORES.items():
+        for who, (effect, cost, durable, ease) in sheets.items():
+            demo.panel("score", entries[team], who, scores={"effectiveness": effect, "cost": cost,
+                                                             "durability": durable, "ease_of_adoption": ease})
+        yield demo.cal.later(business_days=2)
+    hydro = entries["HydroPulse Labs"]
+    yield demo.cal.later(business_days=2)  # judges' meeting: the effectiveness spread on HydroPulse is flagged
+    demo.panel("consensus", hydro, PRIYA, scores={"effectiveness": "8.5", "cost": "7", "durability": "8",
+                                                  "ease_of_adoption": "8"},
+               rationale="Judges' meeting: Dr. Morales scored effectiveness from the dry-season data only; with "
+                         "the two storm events the panel agrees on 8.5.")
     yield demo.cal.later(business_days=2)
-    demo.act(pid, "select_winners", PRIYA, winners=["HydroPulse Labs", "StreamWatch (Texas State)", "Gauge & Beacon"],
-             rationale="Top three consensus scores: 91, 86, 80.", doc="Judging report with scores and reasons.")
+    winners = [hydro, entries["StreamWatch (Texas State)"], gauge]
+    demo.act(pid, "select_winners", PRIYA, first_place=hydro, winners=winners,
+             rationale="Ranked by the panels' scores: HydroPulse first, StreamWatch second, Gauge & Beacon third.",
+             doc="Judging report with each entry's scores, the recusal and the reasons.")
     yield demo.cal.later(business_days=5)
     demo.act(pid, "verify_winners", HANNAH, winners_eligibility_verified=True, ip_written_consent=True,
              rationale="Eligibility confirmed; all three winners signed the data-format licence.")

@@ -11,7 +11,7 @@ and ordinary guards stay well inside the limit.
 from __future__ import annotations
 
 import pytest
-from conftest import SHIPPED
+from conftest import DEFINITIONS, SHIPPED
 from test_validate import BASE, line_of, problems_of
 
 from pathways import load
@@ -112,9 +112,9 @@ def test_text_values_above_max_length_are_refused_naming_the_bound() -> None:
 
 
 def test_bounds_hold_at_intake_and_on_every_set() -> None:
-    pathway = load(SHIPPED[0])  # challenge: judges is a list, set by appoint_judges
+    pathway = load(DEFINITIONS / "challenge.yaml")  # winners is a list, set by select_winners
     for intake in (True, False):
-        data = {"title": "t" * 201} if intake else {"judges": [f"j{i}" for i in range(51)]}
+        data = {"title": "t" * 201} if intake else {"winners": [f"w{i}" for i in range(51)]}
         _, problems = check_data(pathway, data, intake=intake)
         assert any("more than" in p for p in problems), problems
 
