@@ -157,9 +157,12 @@ def summary(eng: Engine, result: DemoResult, published: list[str], ended: dt.dat
 
 
 def proposal_lines(eng: Engine, result: DemoResult) -> list[str]:
-    """Per pathway: each proposal's story, where it ended, and how much its trail holds."""
+    """Per pathway: each proposal's story, where it ended, and how much its trail holds; an opportunity's
+    responses on one line beneath it (each has its own trail too)."""
     lines = []
     for pathway, ids in sorted(result.proposals.items()):
+        if eng.pathway(pathway).responds_to:
+            continue  # shown under their opportunity
         lines += ["", f"{pathway}: {eng.pathway(pathway).title}"]
         for pid in ids:
             shown = eng.show(pid)
@@ -168,15 +171,20 @@ def proposal_lines(eng: Engine, result: DemoResult) -> list[str]:
             lines += [f"  {pid:<16} {result.stories[pid]}",
                       f"  {'':<16} -> {shown['state']} ({shown['outcome'] or 'open'}); "
                       f"{len(history)} entries, {refused} refused"]
+            if shown.get("responses"):
+                answers = ", ".join(f"{r['id']} {r['state']}" for r in shown["responses"])
+                lines += textwrap.wrap(f"responses: {answers}", WIDTH, initial_indent=" " * 19,
+                                       subsequent_indent=" " * 19)
     return lines
 
 
 def refusal_lines(refusals: list[Refusal]) -> list[str]:
     """The rules at work: each refused attempt with its first reason."""
     lines = ["", "Refused attempts (each is recorded in the proposal's trail):"]
-    for r in refusals:
+    for r in refusals:  # the first reason, without its how-to hint (the trail has it whole)
         more = f" (+{len(r.reasons) - 1} more)" if len(r.reasons) > 1 else ""
-        lines += textwrap.wrap(f"{r.trigger} by {r.actor}: {r.reasons[0]}{more}", WIDTH,
+        reason = r.reasons[0].split("; declare first")[0]
+        lines += textwrap.wrap(f"{r.trigger} by {r.actor}: {reason}{more}", WIDTH,
                                initial_indent=f"  {r.proposal:<16} ", subsequent_indent=" " * 21)
     return lines
 
@@ -206,6 +214,8 @@ def next_steps(result: DemoResult, files: dict[str, Path]) -> list[str]:
             f"  {cli} list",
             f"  {cli} show unsolicited-0001",
             f"  {cli} history pilot-0001",
+            f"  {cli} evaluation rfp-bid-0001          # the panel's sheet: a recusal, a flagged spread",
+            f"  {cli} letters rfp-bid-0002             # the letter the city sent an unsuccessful bidder",
             f"  {cli} verify --against {shlex.quote(str(files['checkpoint']))} "
             f"--key-file {shlex.quote(str(files['pub']))}",
             f"  {cli} graph pilot",

@@ -32,6 +32,8 @@ KNOWN_KINDS = ("challenge", "pilot", "sandbox", "unsolicited", "rfp")
 #: against them at intake and on every ``--set``, so a guard's worst-case cost
 #: (``pathways.cost``) is known before the definition is published.
 DEFAULT_MAX_ITEMS = 50
+#: The letters a transition may send (``letter:``); each is ``templates/letters/<name>.html.j2``.
+LETTERS = ("awarded", "declined", "unsuccessful")
 #: ``proposal.actors.<trigger>`` holds at most this many distinct names (the most recent), so guards that
 #: read it stay bounded like any list.
 MAX_ACTORS = 50

@@ -13,7 +13,7 @@ published versions of both.
 from __future__ import annotations
 
 from .env import PANEL_FIELDS
-from .model import Pathway
+from .model import LETTERS, Pathway
 from .structure import hint
 from .yamlsource import Document
 
@@ -123,16 +123,11 @@ def check_duties(p: Pathway, doc: Document) -> None:
 
 
 def check_letters(p: Pathway, doc: Document) -> None:
-    """A letter a transition names must be one the engine ships (templates/letters/)."""
-    from .resources import templates
-
-    folder = templates().joinpath("letters")
+    """A letter a transition names must be one the engine ships (``LETTERS``; templates/letters/)."""
     for i, t in enumerate(p.transitions):
-        if t.letter and not folder.joinpath(f"{t.letter}.html.j2").is_file():
-            shipped = sorted(x.name.removesuffix(".html.j2") for x in folder.iterdir()
-                             if x.name.endswith(".html.j2") and not x.name.startswith("_"))
-            doc.problem(_t(i, "letter"), f"no letter template '{t.letter}' (letters: {', '.join(shipped)})"
-                        f"{hint(t.letter, shipped)}")
+        if t.letter and t.letter not in LETTERS:
+            doc.problem(_t(i, "letter"), f"no letter '{t.letter}' (letters: {', '.join(LETTERS)})"
+                        f"{hint(t.letter, list(LETTERS))}")
 
 
 RULES = (check_opportunity, check_response, check_evaluations, check_duties, check_letters)

@@ -85,8 +85,12 @@ def test_a_late_response_is_refused_with_exit_1(runner: CliRunner, setup, tmp_pa
 def test_a_response_gets_its_receipt_and_shows_sealed_before_the_opening(runner: CliRunner, tmp_path: Path) -> None:
     from test_opportunities import published_rfp
 
+    import datetime as dt
+
     url = f"sqlite:///{tmp_path / 'r.db'}"
-    e = Engine(url, clock=Clock())
+    clock = Clock()
+    clock.now = dt.datetime.now(dt.UTC) - dt.timedelta(days=8)  # the CLI acts today: the opening is ahead
+    e = Engine(url, clock=clock)
     e.add_user("admin", ["admin"])
     for name, roles in STAFF.items():
         e.add_user(name, roles, actor="admin")

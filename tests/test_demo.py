@@ -17,7 +17,7 @@ from conftest import console_script
 from engine import Engine
 from engine.demo import DemoResult, run_demo
 
-PATHWAYS = ("challenge", "pilot", "rfp", "sandbox", "unsolicited")
+PATHWAYS = ("challenge", "challenge-entry", "pilot", "rfp", "rfp-bid", "sandbox", "unsolicited")
 POSITIVE = {"awarded", "completed", "contracted"}
 
 
@@ -102,7 +102,7 @@ def test_swiss_challenge_proponent_matches_and_wins(demo: tuple[DemoResult, list
 def test_summary_is_short_and_points_at_the_database(demo: tuple[DemoResult, list[str]]) -> None:
     result, lines = demo
     text = "\n".join(lines)
-    assert len(lines) <= 62
+    assert len(lines) <= 80  # seven pathways, fifteen proposals (responses one line under their opportunity)
     assert "simulated calendar" in text
     assert f"all {len(result.reports)} audit chains OK" in text
     assert f"pathways --db {result.db_url} verify" in text

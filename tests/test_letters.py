@@ -105,3 +105,12 @@ def test_pathways_letters_writes_each_letter(world, tmp_path: Path) -> None:  # 
     assert result.exit_code == 0, result.output
     (written,) = list((tmp_path / "out").iterdir())
     assert written.name.endswith("-declined.html") and "Unsigned form." in written.read_text(encoding="utf-8")
+
+
+def test_the_languages_letters_are_the_templates_shipped() -> None:
+    from pathways.model import LETTERS
+    from pathways.resources import templates
+
+    shipped = sorted(x.name.removesuffix(".html.j2") for x in templates().joinpath("letters").iterdir()
+                     if x.name.endswith(".html.j2") and not x.name.startswith("_"))
+    assert shipped == sorted(LETTERS)
