@@ -83,9 +83,9 @@ def test_a_late_response_is_refused_with_exit_1(runner: CliRunner, setup, tmp_pa
 
 
 def test_a_response_gets_its_receipt_and_shows_sealed_before_the_opening(runner: CliRunner, tmp_path: Path) -> None:
-    from test_opportunities import published_rfp
-
     import datetime as dt
+
+    from test_opportunities import published_rfp
 
     url = f"sqlite:///{tmp_path / 'r.db'}"
     clock = Clock()
