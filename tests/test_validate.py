@@ -249,7 +249,8 @@ def test_shipped_definition_loads_without_errors(path: Path) -> None:
 
 def test_shipped_definitions_cover_every_kind_and_mark_confidential_data() -> None:
     pathways = {p.stem: load(p) for p in SHIPPED}
-    assert {p.kind for p in pathways.values()} == {"challenge", "pilot", "sandbox", "unsolicited", "rfp", "bid", "entry"}
+    kinds = {p.kind for p in pathways.values()}
+    assert kinds == {"challenge", "pilot", "sandbox", "unsolicited", "rfp", "bid", "entry"}
     assert pathways["unsolicited"].confidential and pathways["pilot"].confidential
 
 
