@@ -264,6 +264,9 @@ def derive(conn: Any, ids: Iterable[str] = (), *, compiled: dict[tuple[str, int,
     registry's caches and the files are checked once, here.
     """
     ids = [i for i in ids if i != REGISTRY]
+    asked = set(ids)
+    if ids:  # a response's or an opportunity's links are judged against its whole family: replay them all
+        ids = sorted(asked | _family(conn, asked))
     reg, broken = _registry(conn)
     out = Derivation(reg)
     if broken is None:
@@ -287,15 +290,30 @@ def derive(conn: Any, ids: Iterable[str] = (), *, compiled: dict[tuple[str, int,
                 out.reports.extend(ChainReport(c, n, h, None if seq is None else VerificationFailed(c, seq, why))
                                    for c, n, h, seq, why in reports)
                 out.links.extend(links)
-    if not ids:  # a family's chains are checked against each other only when all of them are replayed
-        _check_families(conn, out)
+    _check_families(conn, out, asked)
+    if asked:
+        out.reports = [r for r in out.reports if r.chain == REGISTRY or r.chain in asked]
     return out
 
 
-def _check_families(conn: Any, out: Derivation) -> None:
-    """Each claim one chain makes on another (``family``); the first finding per chain replaces its report."""
+def _family(conn: Any, ids: set[str]) -> set[str]:
+    """The opportunities of the named responses and every response of the named (or those) opportunities."""
     r = st.responses
-    cached = {row.child: row.parent for row in conn.execute(select(r.c.child, r.c.parent))}
+    parents = {row.parent for row in conn.execute(select(r.c.parent).where(r.c.child.in_(ids)))}
+    kin = ids | parents
+    return parents | {row.child for row in conn.execute(select(r.c.child).where(r.c.parent.in_(kin)))}
+
+
+def _check_families(conn: Any, out: Derivation, asked: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    """Each claim one chain makes on another (``family``); the first finding per chain replaces its report.
+
+    With ``asked`` (some chains named), only the replayed families' cache rows are compared."""
+    r = st.responses
+    query = select(r.c.child, r.c.parent)
+    if asked:
+        replayed = {x.chain for x in out.links}
+        query = query.where(r.c.child.in_(replayed) | r.c.parent.in_(replayed))
+    cached = {row.child: row.parent for row in conn.execute(query)}
     failures = {}
     broken = {r.chain for r in out.reports if r.error is not None}
     for failure in check_family(out.links, cached, broken):

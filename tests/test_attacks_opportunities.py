@@ -791,13 +791,6 @@ def test_the_bundle_verifier_catches_a_score_by_an_unassigned_evaluator(world, t
 # --- what a single chain's verify (and so export) does not see ---------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/verification.py derive runs _check_families only when every chain "
-    "is replayed ('if not ids'): 'pathways verify rfp-0001' and export (engine.verify([pid])) pass an "
-    "opportunity whose responses summary was forged, and the bundle then carries the lie (its "
-    "verify.py cannot see other chains either). Replay the named chains' family too",
-)
 def test_verifying_one_opportunity_checks_its_family(world, monkeypatch) -> None:
     e, clock, _ = world
     rid, bids, _ = opened(e, clock)
