@@ -9,13 +9,14 @@ data is published either way.
 
 - **R003 Short submission period** (Cardinal R003): the bid period
   ``tender/tenderPeriod/endDate - startDate`` is under 15 days (Cardinal's
-  default threshold). Excluded when the method is not ``open`` or the period
-  is not set. Applies to rfp (first notice to bid opening: a Texas notice
-  first published 14 days before opening, the §252.041(a) minimum, is
-  flagged, which is the point: the legal minimum is short by this measure),
-  challenge (opens_on to closes_on) and the Swiss challenge of an
-  unsolicited proposal (notice to close; its guard requires 45 days, so a
-  flag means the rules were changed). Pilots and sandboxes are ``direct``:
+  default threshold), counted in calendar days. Excluded when the method is not ``open`` or the period
+  is not set. Applies to rfp (first notice to bid opening), challenge
+  (opens_on to closes_on) and the Swiss challenge of an unsolicited proposal
+  (notice to close). The shipped guards already hold those periods to at
+  least 15 days (§252.041(a): first notice before the 14th day before
+  opening), 30 (the challenge's min_open_days) and 45 (Virginia PPEA), so on
+  the shipped rules a flag means data recorded under amended rules. Pilots
+  and sandboxes are ``direct``:
   excluded.
 - **R018 Single bid received** (Cardinal R018): the number of tenderers is 1
   and the method is competitive (``open`` or ``selective``). Applies to rfp
@@ -77,7 +78,9 @@ def short_submission_period(release: Mapping[str, Any], threshold: int = SHORT_P
     start, end = _time(period.get("startDate")), _time(period.get("endDate"))
     if tender.get("procurementMethod") != "open" or start is None or end is None:
         return None
-    days = (end - start).total_seconds() / 86400
+    # Calendar days between the dates as written, each in its own offset: a period across a daylight-saving
+    # change is still whole days (23 or 25 hours once), as the notice counts them.
+    days = (end.date() - start.date()).days
     if days >= threshold:
         return None
     return Flag(
