@@ -315,3 +315,21 @@ def test_postgresql_publishes_what_sqlite_publishes(pg_url: str, tmp_path: Path)
     hashes = [r["auditEntry"].pop("hash") for p in (on_sqlite, on_pg) for r in p["releases"]]
     assert len(set(hashes)) == len(hashes)
     assert on_sqlite == on_pg
+
+
+def test_a_pathway_without_a_profile_publishes_planning_only(mini: Any, db_url: str, tmp_path: Path) -> None:
+    """A new kind gets no procurement method, no value and no parties but the buyer until a profile, cited,
+    says how it maps: its stages still show as milestones, and its outcome as the tender's status."""
+    from conftest import MINI_DATA
+
+    pid = mini.intake("mini", MINI_DATA, actor="ana")
+    mini.advance(pid, "screen", actor="ana")
+    mini.advance(pid, "decline", actor="ana", rationale="out of scope")
+    releases, records, _ = publish(db_url, tmp_path / "od", "--all")
+    assert errors(RELEASE_PACKAGE, releases) == [] and errors(RECORD_PACKAGE, records) == []
+    compiled = records["records"][0]["compiledRelease"]
+    assert "procurementMethod" not in compiled["tender"] and "value" not in compiled["tender"]
+    assert compiled["tender"]["status"] == "unsuccessful"
+    assert [p["id"] for p in compiled["parties"]] == ["buyer"]
+    assert [m["id"] for m in compiled["planning"]["milestones"]] == ["submitted-1", "review-1"]
+    assert "Acme" not in json.dumps(records) and "12000" not in json.dumps(records)
