@@ -35,8 +35,9 @@ limited, direct) and why (DOMAIN.md, "Open data"):
   before its tender or award data is published.
 
 Phases: ``planning`` (tender status planning), ``tender`` (a public call is
-open: active), ``evaluation`` (call closed, deciding: active, an award
-pending once a supplier is named), ``award`` (award active, tender complete),
+open: active), ``evaluation`` (call closed, deciding: active; who is
+recommended stays internal), ``intent`` (the decision is announced: an award
+pending to the named supplier), ``award`` (award active, tender complete),
 ``contract`` and ``implementation`` (contract active). Final stages end the
 process as ``cancelled``, ``unsuccessful``, ``withdrawn`` (tender status),
 ``complete`` (the work is done) or ``terminated`` (ended early); once a
@@ -49,13 +50,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, field
 
-PHASES = ("planning", "tender", "evaluation", "award", "contract", "implementation")
+PHASES = ("planning", "tender", "evaluation", "intent", "award", "contract", "implementation")
 ENDINGS = ("cancelled", "unsuccessful", "withdrawn", "complete", "terminated")
 #: OCDS milestone type (open milestoneType codelist) for a stage's deadline, by the stage's phase.
 MILESTONE_TYPES = {
     "planning": "preProcurement",
     "tender": "engagement",
     "evaluation": "assessment",
+    "intent": "approval",
     "award": "approval",
     "contract": "delivery",
     "implementation": "delivery",
@@ -130,8 +132,9 @@ RFP = Profile(
         "published": "tender",
         "evaluation": "evaluation",
         "intent_to_award": "evaluation",
-        "protest_window": "evaluation",
-        "award_pending": "evaluation",
+        # The notice of intent is posted on entering the protest window: from then the recommended vendor is public.
+        "protest_window": "intent",
+        "award_pending": "intent",
         "awarded": "award",
         "contract_signed": "contract",
     },

@@ -173,16 +173,15 @@ class Builder:
             roles = orgs.setdefault(name, {"id": org_id(name), "name": name, "roles": []})["roles"]
             if "tenderer" not in roles:
                 roles.append("tenderer")
-        show_award = (
-            awarded
-            or (phase == "evaluation" and bool(suppliers))
-            or (ending and suppliers and "evaluation" in state.reached)
-        )
-        if show_award:
+        # An award is shown once made, or once announced (pending); announced and then not made, it is cancelled.
+        show_award = bool(suppliers) and (awarded or phase == "intent" or bool(ending and "intent" in state.reached))
+        if show_award or awarded:
             for name in suppliers:
                 roles = orgs.setdefault(name, {"id": org_id(name), "name": name, "roles": []})["roles"]
-                if "supplier" not in roles and awarded:
-                    roles.append("supplier")
+                role = "supplier" if awarded else "tenderer"
+                if role not in roles:
+                    roles.append(role)
+        show_award = show_award or awarded
         parties += [o for o in orgs.values() if o["roles"]]
         view["parties"] = parties
         view["buyer"] = {"id": BUYER_ID, "name": pub.buyer}
@@ -276,7 +275,7 @@ class Builder:
             status = ending
         elif ending or awarded:
             status = "complete"
-        elif phase in ("tender", "evaluation"):
+        elif phase in ("tender", "evaluation", "intent"):
             status = "active"
         else:
             status = "planning"
@@ -301,7 +300,8 @@ class Builder:
         if self.responses:
             count: int | None = sum(1 for r in self.responses if r.date <= at)
         else:
-            count = p.tenderers_count(data) if "tender" in state.reached or "evaluation" in state.reached else None
+            opened = any(ph in state.reached for ph in ("tender", "evaluation", "intent"))
+            count = p.tenderers_count(data) if opened else None
         if count is not None:
             tender["numberOfTenderers"] = count
         names = self._names(data, p.tenderers)
