@@ -105,6 +105,12 @@ def test_each_walked_outcome_publishes_valid_ocds_tied_to_its_trail(
         )
         assert entry["kind"] in ("intake", "transition")
     assert len({r["id"] for r in made}) == len(made)
+    # A recommendation stays internal until the notice of intent (the rfp's protest window) announces it.
+    pending = [
+        by_seq[r["auditEntry"]["seq"]]["to"] for r in made if any(a["status"] == "pending" for a in r.get("awards", []))
+    ]
+    assert set(pending) <= {"protest_window", "award_pending"}
+    assert bool(pending) is ((path.stem, final) == ("rfp", "closed"))
     assert releases["publishedDate"] == made[-1]["date"]
     compiled = records["records"][0]["compiledRelease"]
     tender_status, award, contract = ENDINGS[(path.stem, final)]
