@@ -1059,6 +1059,47 @@ def export_(ctx: click.Context, proposal_id: str, folder: str, public: bool, as_
 
 
 @cli.command()
+@click.argument("ids", nargs=-1, metavar="[ID]...")
+@click.option("--all", "every", is_flag=True, help="Every proposal in the database.")
+@click.option("--prefix", metavar="ocds-xxxxxx", help="The ocid prefix (default: the city's open_data.ocid_prefix).")
+@click.option("--since", metavar="DATE", help="Only releases dated at or after DATE (YYYY-MM-DD, UTC, or a date-time).")
+@click.option("-o", "--output", required=True, metavar="DIR|-",
+              help="Folder to write the packages and the extension to ('-': one package on stdout).")
+@click.option("--records", is_flag=True, help="With -o -: print the record package instead of the release package.")
+@json_option
+@click.pass_context
+def ocds(ctx: click.Context, ids: tuple[str, ...], every: bool, prefix: str | None, since: str | None, output: str,
+         records: bool, as_json: bool) -> None:
+    """Publish proposals as Open Contracting Data Standard 1.1.5 open data.
+
+    One release per publicly visible change, each naming the audit entry it
+    derives from (auditEntry: chain, seq, hash); a record per process with its
+    compiled and versioned release. Only public fields are published, every file
+    passes the disclosure check, and both packages are validated against the
+    OCDS 1.1.5 schemas before anything is written. The same database and options
+    give byte-identical files. Red flags (Cardinal's indicators) print as warnings.
+
+    \b
+    Example: pathways ocds --all -o open-data/
+             pathways ocds rfp-0001 --since 2026-01-01 -o -
+    """
+    from engine.open_data import RECORDS_FILE, RELEASES_FILE, publish, write
+
+    done = publish(_engine(ctx), _city(ctx), ids, every=every, prefix=prefix, since=since)
+    for flag in done.flags:
+        click.echo(_term(f"warning: {flag}"), err=True)
+    if output == "-":
+        click.echo(done.files[RECORDS_FILE if records else RELEASES_FILE], nl=False)  # the bytes a file would hold
+        return
+    paths = write(done, output)
+    if as_json:
+        _emit({**done.as_dict(), "folder": output, "written": [str(p) for p in paths]})
+        return
+    click.echo(f"{output}: {done.releases} releases of {done.processes} processes, published "
+               f"{done.release_package['publishedDate']} ({', '.join(sorted(done.files))})")
+
+
+@cli.command()
 @click.argument("proposal_id", metavar="ID")
 @click.option("--format", "fmt", type=click.Choice(["html", "md", "pdf"]), default="html", show_default=True)
 @click.option("-o", "--output", required=True, metavar="FILE", help="Where to write ('-' for stdout).")

@@ -6,6 +6,7 @@
 ``VerificationFailed``  exit 1  an audit chain does not verify; names the first bad entry
 ``DisclosureRisk``      exit 1  a public export would contain a confidential value; nothing is written
 ``Tampered``            exit 1  a table the write path relies on contradicts the chains; nothing is written
+``InvalidOpenData``     exit 1  an OCDS package the engine built does not validate against the 1.1.5 schemas
 """
 
 from __future__ import annotations
@@ -61,3 +62,17 @@ class Tampered(PathwaysError):
     def __init__(self, what: str) -> None:
         super().__init__(f"{what}; nothing was changed. Run 'pathways verify' to see what differs and "
                          "'pathways rebuild' (an admin) to restore the tables from the audit trail")
+
+
+class InvalidOpenData(PathwaysError):
+    """Raised (exit 1) when an OCDS package does not validate against the official 1.1.5 schemas.
+
+    The engine validates what it would publish before writing it, so a mapping bug (or a
+    pathway whose data the mapping does not expect) refuses to publish instead of
+    publishing data that other tools would reject; the message names each failing path.
+    """
+
+    def __init__(self, what: str, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(f"{what} does not validate against OCDS 1.1.5; nothing was written:\n  "
+                         + "\n  ".join(self.problems))

@@ -65,3 +65,33 @@ def test_validate_checks_a_city_file_beside_the_definitions(tmp_path: Path) -> N
     assert result.exit_code == 1
     assert f"{tmp_path / 'city.yaml'}:2:12: error: 'Mars/Base' is not a time zone name" in result.stderr
     assert "2 file(s): 1 error(s)" in result.stderr
+
+
+def test_the_open_data_block_is_optional_and_checked_key_by_key() -> None:
+    """A city publishes OCDS only with publisher, base URI, licence and its registered ocid prefix; every
+    problem in the block is located at its key or value (no traceback, no first-error-only)."""
+    plain = check("name: A\ntime_zone: UTC\ncurrency: USD\n", "city.yaml")[0]
+    assert plain is not None and plain.open_data is None
+    assert load().open_data is not None and load().open_data.ocid_prefix == "ocds-demo00"
+    text = ("name: A\ntime_zone: UTC\ncurrency: USD\nopen_data:\n"
+            "  publisher: {nme: City of A}\n"
+            "  base_uri: ftp://data.a.example\n"
+            "  license: see our website\n"
+            "  ocid_prefix: OCDS-abc\n"
+            "  feed: daily\n")
+    city, problems = check(text, "city.yaml")
+    assert city is None
+    assert [(p.line, p.col, p.message.split(";")[0]) for p in problems] == [
+        (5, 14, "'open_data.publisher.name' is required text: the organisation that publishes the data"),
+        (5, 15, "unknown key 'nme' in open_data.publisher (did you mean 'name'?)"),
+        (6, 13, "'open_data.base_uri': 'ftp://data.a.example' is not an absolute http(s) URL"),
+        (7, 12, "'open_data.license': 'see our website' is not an absolute http(s) URL"),
+        (8, 16, "'open_data.ocid_prefix': 'OCDS-abc' is not an ocid prefix"),
+        (9, 3, "unknown key 'feed' in open_data")]
+    missing = check("name: A\ntime_zone: UTC\ncurrency: USD\nopen_data: {publisher: {name: A}}\n", "c.yaml")[1]
+    assert sorted(p.message.split(" is required")[0] for p in missing) == [
+        "'open_data.base_uri'", "'open_data.license'", "'open_data.ocid_prefix'"]
+    good = check("name: A\ntime_zone: UTC\ncurrency: USD\nopen_data:\n  publisher: {name: A, uri: 'https://a.example'}\n"
+                 "  base_uri: https://data.a.example/procurement/\n  license: https://a.example/licence\n"
+                 "  ocid_prefix: ocds-a1b2c3\n", "city.yaml")[0]
+    assert good is not None and good.open_data.base_uri == "https://data.a.example/procurement"
