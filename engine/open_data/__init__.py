@@ -31,7 +31,7 @@ from pathways.errors import PathwaysError, UsageError
 from ..audit import timestamp
 from ..disclosure import Needle, check
 from ..report import report_needles
-from .bids import Response
+from .bids import TENDERER_FIELDS, Response, response_from_record
 from .packages import Envelope, dump, record, record_package, release_package
 from .red_flags import Flag, flags
 from .releases import Builder, Publisher
@@ -137,13 +137,15 @@ def publish(
 ) -> Publication:
     """Build, validate and check the packages for ``ids`` (or every proposal with ``every``).
 
-    ``responses`` maps an opportunity's id to its responses (``bids.py``); none yet.
+    ``responses`` maps an opportunity's id to its responses (``bids.py``); by default each opportunity's
+    own responses are read, and a response is not published as a process of its own.
     """
     if bool(ids) == every:
         raise UsageError("name the proposals to publish (ID...) or pass --all, not both")
     envelope, chosen = _envelope(city, prefix)
     cutoff = since_time(since)
-    chosen_ids = sorted(dict.fromkeys(ids)) if ids else [p["id"] for p in engine.list()]
+    # A response (a bid, an entry) is published inside its opportunity's process, as one of its bids.
+    chosen_ids = sorted(dict.fromkeys(ids)) if ids else [p["id"] for p in engine.list() if "parent" not in p]
     if not chosen_ids:
         raise PathwaysError("nothing to publish: the database has no proposals")
     engine.verify(list(ids))  # every chain (and the registry) with --all; the releases rest on verified entries
@@ -153,7 +155,11 @@ def publish(
     needles: list[Needle] = []
     for pid in chosen_ids:
         rec = engine.record(pid)
-        builder = Builder(rec.pathway, f"{chosen}-{pid}", publisher, (responses or {}).get(pid, ()))
+        answers = (responses or {}).get(pid)
+        if answers is None and rec.pathway.responses is not None:
+            answers = [response_from_record(engine.record(r["id"]), tenderer_field=TENDERER_FIELDS)
+                       for r in rec.shown.get("responses", [])]
+        builder = Builder(rec.pathway, f"{chosen}-{pid}", publisher, answers or ())
         made = builder.releases(rec.entries)
         recent = [r for r in made if cutoff is None or r["date"] >= cutoff]
         if not recent:

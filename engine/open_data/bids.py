@@ -58,9 +58,16 @@ class Response:
     value: str | None = None
 
 
-def response_from_record(record: Any, *, tenderer_field: str, value_field: str | None = None) -> Response:
+#: The field naming who responded, tried in order (rfp-bid: vendor; challenge-entry: team).
+TENDERER_FIELDS = ("vendor", "team", "proponent")
+
+
+def response_from_record(record: Any, *, tenderer_field: str | Sequence[str],
+                         value_field: str | None = None) -> Response:
     """A response case (``Engine.record``) as a :class:`Response`, from its public fields only."""
     pathway, shown = record.pathway, record.shown
+    if not isinstance(tenderer_field, str):
+        tenderer_field = next((f for f in tenderer_field if f in pathway.fields), tenderer_field[0])
     confidential = set(pathway.confidential)
     if tenderer_field in confidential:
         raise PathwaysError(

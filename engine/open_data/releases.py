@@ -327,10 +327,13 @@ class Builder:
         return out
 
     def _suppliers(self, data: Mapping[str, Any]) -> list[str]:
+        """The supplier names a field gives; a field naming responses (an award's ``awarded_response``) gives
+        those responses' tenderers."""
+        tenderers = {r.id: r.tenderer for r in self.responses}
         for name in self.profile.suppliers:
             found = self._names(data, [name])
             if found:
-                return found
+                return [tenderers.get(item, item) for item in found if tenderers.get(item, item)]
         return []
 
     def _period(self, data: Mapping[str, Any], fields: tuple[str, str] | None) -> dict[str, str] | None:
