@@ -193,6 +193,7 @@ def test_a_guard_sees_only_the_variables_and_fields_it_reads(pathway: Any) -> No
     full = context(pathway, {"vendor": "A", "price": "5"}, {"units": 3})
     # unread fields with values CEL could not take, and variables no guard names, are never converted
     full["proposal"]["tags"] = object()
+    full["input"]["notes"] = object()
     full["actor"] = object()
     assert [r.result for r in guards.run(close, full)] == [True, True, True]
 
@@ -205,3 +206,25 @@ def test_a_guard_whose_variable_is_absent_fails_with_its_reason(pathway: Any) ->
         (False, ""),
         (True, ""),
     ]
+
+
+#: the same rules with guards that fail at run time: a division by zero, and an input read without has()
+FAILING = RULES.replace(
+    "proposal.price <= pathway.limits.cap", "proposal.units / (proposal.units - proposal.units) > 1"
+).replace("has(input.units) && input.units > 2", "input.units > 2")
+
+
+def test_a_guard_that_fails_for_another_reason_does_not_blame_the_fields_it_read() -> None:
+    pathway = loads(FAILING, "failing.yaml")
+    guards, close = CompiledGuards(pathway), pathway.transition("open", "close")
+    results = guards.run(close, context(pathway, {"vendor": "A", "price": "5", "units": 4}, {"units": 1}))
+    assert [(r.result, r.error) for r in results] == [(False, "it divides by zero"), (False, ""), (True, "")]
+
+
+def test_an_input_read_without_has_and_not_given_is_named_in_the_record() -> None:
+    pathway = loads(FAILING, "failing.yaml")
+    guards, close = CompiledGuards(pathway), pathway.transition("open", "close")
+    given = context(pathway, {"vendor": "A", "price": "5", "units": 4}, {"notes": "x"})
+    assert guards.run(close, given)[1].error == "no value for units was given with this step"
+    del given["input"]  # no input variable at all: still a reason, never an exception
+    assert guards.run(close, given)[1].error == "no value for units was given with this step"

@@ -949,6 +949,107 @@ CASES = [
             ("20:15: error: deadline of 'review' needs exactly one of business_days, calendar_days or until"),
         ],
     ),
+    (
+        "on_expiry near escalate",
+        (
+            "{business_days: 5, on_expiry: escalate}",
+            "{business_days: 5, on_expiry: escalte}",
+        ),
+        [
+            (
+                "20:45: error: on_expiry 'escalte' is neither escalate, notify nor a trigger leaving "
+                "'review' (did you mean 'escalate'?)"
+            ),
+        ],
+    ),
+    (
+        "on_expiry near notify",
+        (
+            "{business_days: 5, on_expiry: escalate}",
+            "{business_days: 5, on_expiry: notfy}",
+        ),
+        [
+            (
+                "20:45: error: on_expiry 'notfy' is neither escalate, notify nor a trigger leaving "
+                "'review' (did you mean 'notify'?)"
+            ),
+        ],
+    ),
+    (
+        "from single-item list",
+        (
+            "    from: review\n    to: approved",
+            "    from: [reveiw]\n    to: approved",
+        ),
+        [
+            ("29:12: error: transition 'approve' leaves from 'reveiw', which is not a stage (did you mean 'review'?)"),
+        ],
+    ),
+    (
+        "unparsable guard then optional read",
+        (
+            "  value: {type: money, required: true}",
+            "  value: {type: money, required: true}\n  attendees: {type: integer}",
+            ("      - check: proposal.value <= pathway.limits.max_value\n        message: value exceeds the cap"),
+            (
+                "      - check: proposal.value <=\n        message: broken\n      - check: "
+                "proposal.attendees < 100\n        message: too many"
+            ),
+        ),
+        [
+            (
+                "35:33: error: guard: expected a value (a name, number, string, '(', '[' or '{') but "
+                "found the end of the expression"
+            ),
+            (
+                "37:25: warning: guard reads proposal.attendees, but it is optional, and not every way "
+                "into 'review' requires it, so it may not be set yet; protect the read with "
+                "has(proposal.attendees) && ... or !has(proposal.attendees) || ..., or the guard cannot "
+                "be evaluated and refuses the transition"
+            ),
+        ],
+    ),
+    (
+        "loose read then optional read",
+        (
+            "  value: {type: money, required: true}",
+            ("  value: {type: money, required: true}\n  attendees: {type: integr}\n  extra: {type: integer}"),
+            "proposal.value <= pathway.limits.max_value",
+            "proposal.attendees < 1 && proposal.extra < 2",
+        ),
+        [
+            (
+                "15:21: error: fields.attendees.type is 'integr', which is not one of: string, text, "
+                "integer, number, money, boolean, date, enum, list (did you mean 'integer'?)"
+            ),
+            (
+                "36:51: warning: guard reads proposal.extra, but it is optional, and not every way into "
+                "'review' requires it, so it may not be set yet; protect the read with "
+                "has(proposal.extra) && ... or !has(proposal.extra) || ..., or the guard cannot be "
+                "evaluated and refuses the transition"
+            ),
+        ],
+    ),
+    (
+        "optional read on a later transition",
+        (
+            "  value: {type: money, required: true}",
+            "  value: {type: money, required: true}\n  attendees: {type: integer}",
+            "    to: declined\n    roles: [officer]\n    requires: [rationale]",
+            (
+                "    to: declined\n    roles: [officer]\n    requires: [rationale]\n    when:\n      - "
+                "check: proposal.attendees < 100\n        message: too many"
+            ),
+        ),
+        [
+            (
+                "43:25: warning: guard reads proposal.attendees, but it is optional, and not every way "
+                "into 'submitted' or 'review' requires it, so it may not be set yet; protect the read "
+                "with has(proposal.attendees) && ... or !has(proposal.attendees) || ..., or the guard "
+                "cannot be evaluated and refuses the transition"
+            ),
+        ],
+    ),
 ]
 
 
