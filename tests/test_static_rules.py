@@ -1050,6 +1050,39 @@ CASES = [
             ),
         ],
     ),
+    (
+        "guard too costly",
+        (
+            "  value: {type: money, required: true}",
+            (
+                "  value: {type: money, required: true}\n  a: {type: list, required: true, max_items: "
+                "120}\n  b: {type: list, required: true, max_items: 120}\n  c: {type: list, required: "
+                "true, max_items: 120}\n  d: {type: list, required: true, max_items: 120}"
+            ),
+            "proposal.value <= pathway.limits.max_value",
+            ("proposal.a.all(w, proposal.b.all(x, proposal.c.all(y, proposal.d.all(z, w + x + y + z != ''))))"),
+        ),
+        [
+            (
+                "38:27: error: guard too expensive to run: proposal.a.all(...) nested 4 deep (then "
+                "proposal.b.all(...), proposal.c.all(...), proposal.d.all(...)): up to 120^4 = "
+                "207,360,000 iterations; up to 25,512,250,083 steps in all, and the limit is 100,000. "
+                "Lower the fields' max_items or max_length, or check less inside the loops"
+            ),
+        ],
+    ),
+    (
+        "broken initial and a bad to",
+        (
+            "initial: submitted",
+            "initial: [submitted]",
+            "to: approved",
+            "to: aproved",
+        ),
+        [
+            "15:10: error: initial should be text, not a list",
+        ],
+    ),
 ]
 
 
