@@ -59,7 +59,7 @@ import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from .errors import DisclosureRisk
@@ -114,13 +114,19 @@ _AFTER_NUMBER = r"(?![\w])(?![.,][0-9])"
 
 
 def _decimal(value: Any) -> Decimal | None:
+    """The number ``value`` spells, or None. Text such as ``1e999999999`` (a vendor's name is free text) parses
+    but overflows decimal's context when normalised: it is no amount anyone writes, so it is not a number here
+    (before, it raised ``decimal.Overflow`` out of every advance with a rationale and every public export)."""
     if isinstance(value, bool):
         return None
     try:
         number = Decimal(str(value).replace(",", "").replace("$", "").strip())
-    except (InvalidOperation, ValueError):
+        if not number.is_finite():
+            return None
+        number.normalize()  # raises Overflow beyond the context's exponent range
+    except (ArithmeticError, ValueError):  # InvalidOperation and Overflow are ArithmeticErrors
         return None
-    return number if number.is_finite() else None
+    return number
 
 
 def distinctive_number(number: Decimal) -> bool:
