@@ -268,10 +268,13 @@ def test_tiles_are_stored_when_complete_and_proofs_fold_the_edge(mini: Engine) -
         mini.intake("mini", MINI_DATA, actor="ana")
     with reading(mini.db) as conn:
         size = tlog.tree_size(conn)
-        tiles = {(t, j) for t, j in conn.exec_driver_sql("SELECT level, idx FROM log_tiles")}
+        tiles = {(t, j) for t, j in conn.exec_driver_sql(f"SELECT level, idx FROM log_tiles WHERE key < {tree.PARTS}")}
+        parts = {k for (k,) in conn.exec_driver_sql(f"SELECT key FROM log_tiles WHERE key >= {tree.PARTS}")}
         assert conn.exec_driver_sql("SELECT count(*) FROM log_nodes").scalar() == 0
         leaves = [bytes(h) for (h,) in conn.exec_driver_sql("SELECT hash FROM log_leaves ORDER BY idx")]
         assert tiles == {(0, j) for j in range(size // tree.WIDTH)} | {(1, 0)}
+        assert parts == ({tree.part_key(1, 0, w) for w in range(1, 16)} | {tree.part_key(2, 0, 1)}
+                         | {tree.part_key(1, 1, w) for w in range(1, size // tree.WIDTH - 15)})
         hashes = all_hashes(mini)
         for n in (1, 15, 16, 17, 255, 256, 257, size):
             top = tlog.root(conn, n)
@@ -284,6 +287,19 @@ def test_tiles_are_stored_when_complete_and_proofs_fold_the_edge(mini: Engine) -
             p = tlog.prove(conn, leaves[i].hex(), 257 if i < 257 else size)
             verify_inclusion(leaves[i], i, p["size"], [bytes.fromhex(x) for x in p["proof"]],
                              merkle.root(leaves[:p["size"]]))
+        assert not logcheck.check_tree(conn).failures
+    open_log_tables(mini)
+    with mini.db.begin() as conn:  # a partial tile edited, another removed: both named
+        conn.exec_driver_sql("UPDATE log_tiles SET hashes = zeroblob(992) WHERE key = ?", (tree.part_key(1, 1, 1),))
+        conn.exec_driver_sql("DELETE FROM log_tiles WHERE key = ?", (tree.part_key(1, 0, 5),))
+    with reading(mini.db) as conn:
+        reasons = [(f.seq, f.reason) for f in logcheck.check_tree(conn).failures]
+    assert reasons == [
+        (0, "partial tile (1, 0) of width 5 over leaves 0 to 79 is missing: the stored tree was edited, or the "
+            f"database is from before tiles: {tree.RETILE}"),
+        (256, "partial tile (1, 1) of width 1 over leaves 256 to 271 does not hash from the entries below it: "
+              "the stored tree was edited"),
+    ], reasons
 
 
 def old_layout(eng: Engine) -> None:

@@ -121,6 +121,12 @@ class Insider:
                 bottom = [store[tree.HEIGHT * t, (j << tree.HEIGHT) + k] for k in range(tree.WIDTH)]
                 self.run("INSERT INTO log_tiles (key, level, idx, hashes) VALUES (:k, :l, :i, :h)",
                          k=tree.tile_key(t, j), l=t, i=j, h=tree.build_tile(bottom))
+            for j in range(1 + (len(leaves) >> (tree.HEIGHT * (t + 1)))) if t else ():  # partial tiles
+                for w in range(1, tree.WIDTH):
+                    if ((j << tree.HEIGHT) + w) << (tree.HEIGHT * t) <= len(leaves):
+                        bottom = [store[tree.HEIGHT * t, (j << tree.HEIGHT) + k] for k in range(w)]
+                        self.run("INSERT INTO log_tiles (key, level, idx, hashes) VALUES (:k, :l, :i, :h)",
+                                 k=tree.part_key(t, j, w), l=t, i=(j << tree.HEIGHT) + w, h=tree.build_part(bottom))
 
     def relog(self, changed: dict[tuple[str, int], str]) -> None:
         """Put the rewritten entries' new hashes into their leaves, then re-derive the nodes."""
@@ -330,7 +336,10 @@ def test_a_consistency_proof_from_a_truncated_tree(world: World, tmp_path: Path)
     cut = world.insider.leaf_of(P3, 1)
     world.insider.delete_chain(P3)
     world.insider.run("DELETE FROM log_nodes WHERE ((idx + 1) * (1 << level)) - 1 >= :n", n=cut)
-    world.insider.run("DELETE FROM log_tiles WHERE ((idx + 1) * (1 << (4 * (level + 1)))) - 1 >= :n", n=cut)
+    world.insider.run("DELETE FROM log_tiles WHERE key < :p AND ((idx + 1) * (1 << (4 * (level + 1)))) - 1 >= :n",
+                      n=cut, p=tree.PARTS)
+    world.insider.run("DELETE FROM log_tiles WHERE key >= :p AND (idx * (1 << (4 * level))) - 1 >= :n",
+                      n=cut, p=tree.PARTS)
     world.insider.run("DELETE FROM log_checkpoints WHERE n > 1")
     world.insider.run("UPDATE meta SET value='2' WHERE key='next_id:mini'")
     for _ in range(3):

@@ -38,7 +38,8 @@ from .log import LogError, Nodes, integrate, origins, root, started, tree_size
 from .merkle import consistency_proof
 from .note import NoteError, VerifierKey, open_checkpoint
 from .proofs import EMPTY_ROOT, MerkleError, hash_children, verify_consistency
-from .tree import HEIGHT, KEY_SHIFT, RETILE, WIDTH, build_tile, fold, frontier, tile_last_leaf
+from .rederive import _STREAM, Positions, Tiles, last_leaf, node_text
+from .tree import frontier
 
 LOG = "log"
 MAX_FINDINGS = 10
@@ -64,7 +65,6 @@ class LogReport:
                 "failures": [{"leaf": f.seq, "reason": f.reason} for f in self.failures]}
 
 
-_STREAM = {"stream_results": True, "yield_per": 2000}  # PostgreSQL: a server-side cursor; SQLite reads lazily
 #: Every leaf in tree order, with the entry it names (NULL: deleted) and that chain's previous leaf's seq.
 _LEAVES = ("SELECT l.idx, l.chain, l.seq, l.hash, a.hash, lag(l.seq) OVER (PARTITION BY l.chain ORDER BY l.idx) "
            "FROM log_leaves l LEFT JOIN audit_log a ON a.chain = l.chain AND a.seq = l.seq ORDER BY l.idx")
@@ -74,10 +74,6 @@ _RANGE = ("SELECT l.idx, l.chain, l.seq, l.hash, a.hash FROM log_leaves l "
 #: leaf, then bottom up.
 _NODES = "SELECT level, idx, hash FROM log_nodes ORDER BY ((CAST(idx AS BIGINT) + 1) << level) - 1, level"
 #: Tiles in the same order.
-#: Tiles in the same order; where a tile is, is its key (the level and idx columns are only for people).
-_TILES = (f"SELECT t.level, t.idx, t.hashes FROM (SELECT key >> {KEY_SHIFT} AS level, key & {(1 << KEY_SHIFT) - 1} "
-          "AS idx, {blob} AS hashes FROM log_tiles) t "
-          f"ORDER BY ((CAST(t.idx AS BIGINT) + 1) << CAST({HEIGHT} * (t.level + 1) AS INTEGER)) - 1, t.level")
 #: What a deleted entry re-derives to (no leaf hash is all zeros): the walk down then finds it.
 _GONE = bytes(32)
 
@@ -111,90 +107,6 @@ def _entry_hash(entry: str | None) -> bytes:
     return bytes.fromhex(entry) if entry else _GONE
 
 
-class _Positions:
-    """Complete subtrees re-derived from leaves pushed at their positions, across holes in the leaf sequence.
-
-    Like :class:`_Range`, but each leaf comes with its index: after a hole the stack starts again, so the
-    nodes entirely after a hole are still re-derived (and compared), while nodes over a hole are not.
-    """
-
-    def __init__(self) -> None:
-        self.stack: list[tuple[int, int, bytes]] = []  # (level, idx, hash), a compact range since the last hole
-
-    def push(self, n: int, h: bytes) -> dict[tuple[int, int], bytes]:
-        if self.stack and self.stack[-1][0] == 0 and self.stack[-1][1] != n - 1:
-            self.stack = []  # a hole: nothing before it joins anything after it
-        self.stack.append((0, n, h))
-        done = {(0, n): h}
-        while len(self.stack) > 1 and self.stack[-1][1] & 1:
-            level, idx, right = self.stack[-1]
-            left_level, left_idx, left = self.stack[-2]
-            if (left_level, left_idx) != (level, idx - 1):
-                break
-            self.stack[-2:] = [(level + 1, idx >> 1, hash_children(left, right))]
-            done[level + 1, idx >> 1] = self.stack[-1][2]
-        return done
-
-    def root(self) -> bytes:
-        """The root of leaves ``[0, n)``, when no hole came before (the caller knows)."""
-        return fold([h for _, _, h in self.stack])
-
-
-class _Tiles:
-    """The stored tiles, streamed in the order their last leaf arrives, each compared byte for byte with the
-    tile re-derived from the entries (its 16 bottom nodes kept per tile level as they are completed)."""
-
-    def __init__(self, conn: Any) -> None:
-        blob = "CAST(hashes AS BLOB)" if conn.dialect.name == "sqlite" else "hashes"  # an edited cell may be text
-        self.rows = iter(conn.exec_driver_sql(_TILES.format(blob=blob), execution_options=_STREAM))
-        self.pending = next(self.rows, None)
-        self.bottom: dict[int, list[tuple[int, bytes]]] = {}  # tile level -> (index, hash) at its bottom level
-
-    def check(self, idx: int, done: dict[tuple[int, int], bytes], fail: Any) -> None:
-        derived = {}
-        for (level, i), h in sorted(done.items()):
-            t, r = divmod(level, HEIGHT)
-            if r:
-                continue
-            row = self.bottom.setdefault(t, [])
-            if row and row[-1][0] != i - 1:
-                row.clear()  # a hole: this tile cannot be re-derived
-            if row or i % WIDTH == 0:
-                row.append((i, h))
-            if len(row) == WIDTH:
-                derived[t, i >> HEIGHT] = build_tile([v for _, v in row])
-                row.clear()
-        while self.pending is not None and tile_last_leaf(self.pending[0], self.pending[1]) <= idx:
-            t, j, stored = self.pending
-            mine = derived.pop((t, j), None)
-            if mine is not None and mine != bytes(stored):
-                fail(j << (HEIGHT * (t + 1)), f"{_tile_text(t, j)} does not hash from the entries below it: "
-                                              "the stored tree was edited")
-            self.pending = next(self.rows, None)
-        for t, j in sorted(derived):
-            fail(j << (HEIGHT * (t + 1)), f"{_tile_text(t, j)} is missing: the stored tree was edited, or the "
-                                          f"database is from before tiles: {RETILE}")
-
-    def beyond(self, count: int, fail: Any) -> None:
-        if self.pending is not None:
-            fail(self.pending[1] << (HEIGHT * (self.pending[0] + 1)),
-                 f"{_tile_text(self.pending[0], self.pending[1])} is beyond the {count} leaves")
-        for _ in self.rows:  # drain the cursor
-            pass
-
-
-def _tile_text(t: int, j: int) -> str:
-    return f"tile ({t}, {j}) over leaves {j << (HEIGHT * (t + 1))} to {tile_last_leaf(t, j)}"
-
-
-def _last_leaf(level: int, idx: int) -> int:
-    return ((idx + 1) << level) - 1
-
-
-def _node_text(level: int, idx: int) -> str:
-    return f"node ({level}, {idx}) over leaves {idx << level} to {_last_leaf(level, idx)}"
-
-
 def check_tree(conn: Any) -> LogReport:
     """Re-derive the whole log from the entries (see the module docstring), streaming: memory stays flat.
 
@@ -225,10 +137,10 @@ def check_tree(conn: Any) -> LogReport:
         if len(report.failures) < MAX_FINDINGS:
             report.fail(leaf, reason)
 
-    tree, expected, hole = _Positions(), 0, None  # hole: the first leaf position missing, if any
+    tree, expected, hole = Positions(), 0, None  # hole: the first leaf position missing, if any
     nodes = iter(conn.exec_driver_sql(_NODES, execution_options=_STREAM))
     pending = next(nodes, None)
-    tiles = _Tiles(conn)
+    tiles = Tiles(conn)
     for idx, chain, seq, leaf, entry, prev in conn.exec_driver_sql(_LEAVES, execution_options=_STREAM):
         leaf = bytes(leaf)
         if idx < expected:  # only a negative index sorts before 0
@@ -247,11 +159,11 @@ def check_tree(conn: Any) -> LogReport:
                       "an entry was appended to the log out of order")
         done = tree.push(idx, bytes.fromhex(entry) if entry else leaf)
         expected = idx + 1
-        while pending is not None and _last_leaf(pending[0], pending[1]) <= idx:
+        while pending is not None and last_leaf(pending[0], pending[1]) <= idx:
             level, i, stored = pending
             derived = done.get((level, i))
             if derived is not None and derived != bytes(stored):
-                fail(i << level, f"{_node_text(level, i)} (a row from before tiles) does not hash from the entries "
+                fail(i << level, f"{node_text(level, i)} (a row from before tiles) does not hash from the entries "
                                  "below it: the stored tree was edited")
             pending = next(nodes, None)  # a node over a hole cannot be re-derived: the hole is the finding
         tiles.check(idx, done, fail)

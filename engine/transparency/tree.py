@@ -12,19 +12,19 @@ addressing (see ``merkle.py``). Two tables hold it:
   written once, in the transaction of the leaf that completes it, and
   never changed.
 
-A node inside a complete tile is a slice of that tile's row. A node in the
-ragged right edge (its tile not complete yet) is folded from at most 15
-nodes of its tile's bottom row: leaf rows for tile level 0, the roots of
-the complete tiles below otherwise. Either way one statement reads what a
-root, a proof or an append needs, by primary key or a short key range.
+A node inside a complete tile is a slice of that tile's row. Above level 0
+each tile is also stored as it stood at each width 1..15 (a *partial* tile,
+key :func:`part_key`, written when the tile below it completes), so a node
+in the ragged right edge is a slice too; at level 0 the edge is the last
+< 16 leaves, folded. One statement reads what a root, a proof or an append
+needs, by primary key (tiles) or a short key range (leaves).
 
-Why tiles (measured, bench/RESULTS.md "transparency log costs"): with one
-row per node, an inclusion proof at 1,000,000 leaves made about twenty
-B-tree seeks, which alone cost about as much as the fifty leaf hashes it
-must stay under; with tiles it reads the leaf and five tile rows. And the
-write path got cheaper: 15 appends in 16 are ONE statement
-(:data:`NEXT_LEAF`), where one row per node made every other append read
-its left siblings and write node rows (a page each at commit).
+Why tiles (measured, bench/RESULTS.md "transparency log costs"): one row
+per node made every other append read its left siblings and write node
+rows (a page each at commit); now 15 appends in 16 are ONE statement
+(:data:`NEXT_LEAF`), the 16th reads its block and writes its tile and its
+parent's partial tile. A proof at 1,000,000 leaves reads the leaf and
+about eight tile rows instead of making about twenty B-tree seeks.
 
 Databases written before tiles kept one row per node in ``log_nodes``. That
 table is no longer read or written (``verify`` still checks the rows it
@@ -51,6 +51,8 @@ _OFFSET = [2 * WIDTH - (2 * WIDTH >> r) for r in range(HEIGHT + 1)]
 ROOT_AT = _OFFSET[HEIGHT] * HASH + 1  # SQL substr() is 1-based
 #: A tile's row key: ``level * 2**40 + idx`` (one integer: SQLite's rowid; one tile level is one key range).
 KEY_SHIFT = 40
+#: Partial tiles (level >= 1) live above this key: see :func:`part_key`.
+PARTS = 1 << 62
 
 #: SQLite's write path: the next leaf in one statement (``cursor.lastrowid`` is its index: ``idx`` is the rowid).
 #: Nothing is inserted in a database whose log is not started (no flag, no leaf): the NULL chain
@@ -117,6 +119,22 @@ def tile_key(level: int, idx: int) -> int:
     return (level << KEY_SHIFT) + idx
 
 
+def part_key(level: int, idx: int, width: int) -> int:
+    """The key of tile ``(level, idx)`` as it stood with ``width`` (1..15) of its 16 bottom nodes (level >= 1)."""
+    return PARTS + (level << (KEY_SHIFT + HEIGHT)) + (idx << HEIGHT) + width
+
+
+def build_part(bottom: list[bytes]) -> bytes:
+    """A partial tile's row: the nodes complete over its first ``len(bottom)`` bottom nodes, zeros elsewhere."""
+    out = [bytes(HASH)] * (2 * WIDTH - 1)
+    row, r = list(bottom), 0
+    while row:
+        out[_OFFSET[r] : _OFFSET[r] + len(row)] = row
+        row = [hash_children(row[i], row[i + 1]) for i in range(0, len(row) - 1, 2)]
+        r += 1
+    return b"".join(out)
+
+
 def tile_last_leaf(level: int, idx: int) -> int:
     """The last leaf under tile ``(level, idx)``: the tile is complete once the tree is larger than this."""
     return ((idx + 1) << (HEIGHT * (level + 1))) - 1
@@ -135,33 +153,30 @@ def tile_node(row: bytes, r: int, pos: int) -> bytes:
 
 
 @functools.lru_cache(maxsize=512)
-def _fetch_sql(tiles: int, leaf_ranges: int, root_ranges: int, pg: bool) -> str:
-    """One statement: tiles by primary key, ranges of leaves, ranges of tile roots (only the root's bytes).
+def _fetch_sql(tiles: int, leaf_ranges: int, pg: bool) -> str:
+    """One statement: tiles (whole or partial) by primary key, and ranges of leaves.
 
     A UNION ALL: one index seek per part, one round trip, and a text that depends only on the counts, so
     the driver keeps it prepared. Only the text is cached, never a hash.
     """
     blob = "hashes" if pg else "CAST(hashes AS BLOB)"  # SQLite: an edited cell may be text; bytea cannot
-    parts = (
-        [f"SELECT 1, key, {blob} FROM log_tiles WHERE key = ?"] * tiles
-        + ["SELECT 0, idx, hash FROM log_leaves WHERE idx >= ? AND idx < ?"] * leaf_ranges
-        + [f"SELECT 2, key, substr(hashes, {ROOT_AT}, {HASH}) FROM log_tiles WHERE key >= ? AND key < ?"] * root_ranges
-    )
+    parts = [f"SELECT 1, key, {blob} FROM log_tiles WHERE key = ?"] * tiles + [
+        "SELECT 0, idx, hash FROM log_leaves WHERE idx >= ? AND idx < ?"
+    ] * leaf_ranges
     return _sql(pg, " UNION ALL ".join(parts))
 
 
 def fetch_nodes(cur: Any, pg: bool, keys: Iterable[tuple[int, int]], stored: int) -> dict[tuple[int, int], bytes]:
     """The nodes named by ``keys`` in a stored tree of ``stored`` leaves, in one statement; missing ones absent.
 
-    A node in a complete tile is a slice of the tile; one in the ragged edge is folded from its tile's
-    bottom row: leaf rows, or the roots of the complete tiles one level down. Written for the proof's
-    cost (one pass to plan, one to answer, integer keys throughout): in CPython the bookkeeping per
-    node costs as much as the seeks it saves.
+    A node in a complete tile is a slice of the tile; one in the ragged edge is a slice of the partial
+    tile that was as wide as it needs, or (level 0) folded from at most 15 leaves. Written for the
+    proof's cost (one pass to plan, one to answer, integer keys throughout): in CPython the bookkeeping
+    per node costs about as much as the B-tree seeks the tiles save.
     """
     plan: list[tuple[int, int, bool, int, int]] = []  # (level, idx, in a tile, key or first, offset or end)
     tiles: set[int] = set()
     leaf_ranges: set[tuple[int, int]] = set()
-    root_ranges: set[tuple[int, int]] = set()
     for level, idx in set(keys):
         t, r = divmod(level, HEIGHT)
         j = idx >> (HEIGHT - r)
@@ -169,21 +184,20 @@ def fetch_nodes(cur: Any, pg: bool, keys: Iterable[tuple[int, int]], stored: int
             key = (t << KEY_SHIFT) + j
             tiles.add(key)
             plan.append((level, idx, True, key, (_OFFSET[r] + idx - (j << (HEIGHT - r))) * HASH))
-        elif t:  # folded from the roots of the tiles below
-            first = ((t - 1) << KEY_SHIFT) + (idx << r)
-            root_ranges.add((first, first + (1 << r)))
-            plan.append((level, idx, False, first, first + (1 << r)))
+        elif t:  # in the partial tile that was as wide as this node needs
+            key = part_key(t, j, ((idx + 1) << r) - (j << HEIGHT))
+            tiles.add(key)
+            plan.append((level, idx, True, key, (_OFFSET[r] + idx - (j << (HEIGHT - r))) * HASH))
         else:  # folded from leaves
             leaf_ranges.add((idx << r, (idx + 1) << r))
             plan.append((level, idx, False, idx << r, (idx + 1) << r))
     if not plan:
         return {}
-    params = [*tiles, *(v for rng in leaf_ranges for v in rng), *(v for rng in root_ranges for v in rng)]
-    cur.execute(_fetch_sql(len(tiles), len(leaf_ranges), len(root_ranges), pg), params)
-    found: list[dict[int, bytes]] = [{}, {}, {}]  # leaves by idx, tiles by key, tile roots by key
+    cur.execute(_fetch_sql(len(tiles), len(leaf_ranges), pg), [*tiles, *(v for rng in leaf_ranges for v in rng)])
+    found: list[dict[int, bytes]] = [{}, {}]  # leaves by idx, tiles (whole or partial) by key
     for kind, key, data in cur.fetchall():
         found[kind][key] = bytes(data)
-    leaves, rows, roots = found
+    leaves, rows = found
     out: dict[tuple[int, int], bytes] = {}
     for level, idx, in_tile, a, b in plan:
         if in_tile:
@@ -191,8 +205,7 @@ def fetch_nodes(cur: Any, pg: bool, keys: Iterable[tuple[int, int]], stored: int
             if row is not None and len(row) == TILE_BYTES:
                 out[level, idx] = row[b : b + HASH]
             continue
-        src = roots if level >= HEIGHT else leaves
-        under = [src.get(n) for n in range(a, b)]
+        under = [leaves.get(n) for n in range(a, b)]
         if None not in under:
             out[level, idx] = under[0] if b - a == 1 else _perfect(under)  # type: ignore[arg-type]
     return out
@@ -263,14 +276,39 @@ def completed_by(cur: Any, pg: bool, n: int, *, have: set[tuple[int, int]] | Non
             if have is not None:
                 have.add((level, j))
         if j % WIDTH != WIDTH - 1:
+            _part_of_parent(cur, pg, level, j, have)
             return
         level, j = level + 1, j >> HEIGHT
+
+
+def _part_of_parent(cur: Any, pg: bool, level: int, j: int, have: set[tuple[int, int]] | None) -> None:
+    """Tile ``(level, j)`` is complete but not the last of its parent: store the parent as it now stands.
+
+    Partial tiles make the ragged right edge a slice too (no folding in a proof): one more read and
+    insert per 16 leaves. Written only above level 0 (the edge of level 0 is the last < 16 leaves).
+    """
+    parent, width = j >> HEIGHT, (j & (WIDTH - 1)) + 1
+    if have is not None and (-1, part_key(level + 1, parent, width)) in have:
+        return
+    cur.execute(
+        _sql(pg, f"SELECT substr(hashes, {ROOT_AT}, {HASH}) FROM log_tiles WHERE key >= ? AND key <= ? ORDER BY key"),
+        (tile_key(level, parent << HEIGHT), tile_key(level, j)),
+    )
+    bottom = [bytes(h) for (h,) in cur.fetchall()]
+    if len(bottom) != width:
+        return
+    cur.execute(
+        _sql(pg, "INSERT INTO log_tiles (key, level, idx, hashes) VALUES (?, ?, ?, ?)"),
+        (part_key(level + 1, parent, width), level + 1, (parent << HEIGHT) + width, build_part(bottom)),
+    )
+    if have is not None:
+        have.add((-1, part_key(level + 1, parent, width)))
 
 
 def retile(cur: Any, pg: bool, size: int) -> int:
     """Build every complete tile a log from before tiles lacks (in tree order); the number built."""
     cur.execute("SELECT key FROM log_tiles")
-    have = {(k >> KEY_SHIFT, k & ((1 << KEY_SHIFT) - 1)) for (k,) in cur.fetchall()}
+    have = {(-1, k) if k >= PARTS else (k >> KEY_SHIFT, k & ((1 << KEY_SHIFT) - 1)) for (k,) in cur.fetchall()}
     before = len(have)
     for n in range(WIDTH - 1, size, WIDTH):
         completed_by(cur, pg, n, have=have)
