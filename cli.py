@@ -1231,16 +1231,18 @@ def log_init(ctx: click.Context, key_file: str, origin: str, new_origin: bool, a
     eng = _engine(ctx)
     with eng.db.begin() as conn:
         done = log.init(conn, origin, str(key.verifier), _now(), new_origin=new_origin)
-    if created:  # only once the log accepted it
+    if created and not done.get("retiled_only"):  # only once the log accepted it
         save_key(key, key_file)
         Path(key_file + ".pub").write_text(f"{key.verifier}\n", encoding="ascii")
-    done["key_created"] = created
+    done["key_created"] = created and not done.get("retiled_only")
     if as_json:
         _emit(done)
         return
     click.echo(_term(f"origin:  {done['origin']}\nkey:     {done['vkey']}  (publish this)\n"
                      f"size:    {done['size']} leaves ({done['sequenced']} sequenced now)", keep_newlines=True))
-    if created:
+    if done.get("retiled_only"):
+        click.echo(_term(f"note:    {done['reason']}; the key and origin are unchanged"), err=True)
+    elif created:
         click.echo(f"created {key_file} (private, 0600) and {key_file}.pub", err=True)
 
 

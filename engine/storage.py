@@ -31,8 +31,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import BigInteger, Integer, LargeBinary, create_engine, event, select, text
 from sqlalchemy import Engine as SAEngine
-from sqlalchemy import LargeBinary, create_engine, event, select, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Column, Field, SQLModel
@@ -147,13 +147,27 @@ class LogLeaf(SQLModel, table=True):
 
 
 class LogNode(SQLModel, table=True):
-    """A complete subtree of the log, ``2**level`` leaves from leaf ``idx * 2**level`` (RFC 9162 §2.1)."""
+    """A complete subtree of the log, one row per node: the layout before tiles, no longer written or read
+    (``verify`` still checks the rows an older database holds)."""
 
     __tablename__ = "log_nodes"
     __table_args__ = {"sqlite_with_rowid": False}
     level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     idx: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class LogTile(SQLModel, table=True):
+    """A complete tile of the log: all 31 hashes of a 16-wide subtree, bottom first (``transparency/tree.py``)."""
+
+    __tablename__ = "log_tiles"
+    # One integer key, ``level * 2**40 + idx``: a rowid table (SQLite), because a ~1 kB row overflows a
+    # WITHOUT ROWID table's page (measured: a proof cost 4x the fifty leaf hashes that way).
+    key: int = Field(sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                      autoincrement=False))
+    level: int
+    idx: int
+    hashes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class LogPending(SQLModel, table=True):
@@ -200,11 +214,12 @@ meta = Meta.__table__  # type: ignore[attr-defined]
 responses = Response.__table__  # type: ignore[attr-defined]
 log_leaves = LogLeaf.__table__  # type: ignore[attr-defined]
 log_nodes = LogNode.__table__  # type: ignore[attr-defined]
+log_tiles = LogTile.__table__  # type: ignore[attr-defined]
 log_pending = LogPending.__table__  # type: ignore[attr-defined]
 log_origins = LogOrigin.__table__  # type: ignore[attr-defined]
 log_checkpoints = LogCheckpoint.__table__  # type: ignore[attr-defined]
 
-APPEND_ONLY = ("audit_log", "audit_secrets", "attachments", "log_leaves", "log_nodes", "log_origins",
+APPEND_ONLY = ("audit_log", "audit_secrets", "attachments", "log_leaves", "log_nodes", "log_tiles", "log_origins",
                "log_checkpoints")
 #: Cache tables, re-derived from the chains by ``verify`` and restored by ``rebuild``.
 CACHES = ("users", "proposals", "pathway_versions", "meta", "responses")

@@ -38,6 +38,7 @@ from engine.transparency import (
     merkle,
     open_checkpoint,
     sign_note,
+    tree,
     verify_consistency,
     verify_inclusion,
 )
@@ -46,7 +47,7 @@ from engine.transparency import log as tlog
 
 P1, P2, P3 = "mini-0001", "mini-0002", "mini-0003"
 ORIGIN = "Springfield procurement log"
-LOG_TABLES = ("audit_log", "audit_secrets", "log_leaves", "log_nodes", "log_checkpoints", "log_origins")
+LOG_TABLES = ("audit_log", "audit_secrets", "log_leaves", "log_nodes", "log_tiles", "log_checkpoints", "log_origins")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -100,11 +101,13 @@ class Insider:
             self.run(f"DELETE FROM {table} WHERE {column}=:p", p=pid)
 
     def consistent_tree(self) -> None:
-        """Make the log tables agree with each other again: leaves renumbered 0.., nodes re-derived, no checkpoints."""
+        """Make the log tables agree with each other again: leaves renumbered 0.., tiles re-derived, no checkpoints.
+
+        The node rows of the layout before tiles are written too (an insider does not know which one is read).
+        """
         leaves = self.rows("SELECT chain, seq, hash FROM log_leaves ORDER BY idx")
-        self.run("DELETE FROM log_leaves")
-        self.run("DELETE FROM log_nodes")
-        self.run("DELETE FROM log_checkpoints")
+        for table in ("log_leaves", "log_nodes", "log_tiles", "log_checkpoints"):
+            self.run(f"DELETE FROM {table}")
         store: dict[tuple[int, int], bytes] = {}
         for n, (chain, seq, h) in enumerate(leaves):
             self.run("INSERT INTO log_leaves (idx, chain, seq, hash) VALUES (:i, :c, :s, :h)",
@@ -113,6 +116,17 @@ class Insider:
                 store[level, idx] = value
                 if level:
                     self.run("INSERT INTO log_nodes (level, idx, hash) VALUES (:l, :i, :h)", l=level, i=idx, h=value)
+        for t in range(8):
+            for j in range(len(leaves) >> (tree.HEIGHT * (t + 1))):
+                bottom = [store[tree.HEIGHT * t, (j << tree.HEIGHT) + k] for k in range(tree.WIDTH)]
+                self.run("INSERT INTO log_tiles (key, level, idx, hashes) VALUES (:k, :l, :i, :h)",
+                         k=tree.tile_key(t, j), l=t, i=j, h=tree.build_tile(bottom))
+            for j in range(1 + (len(leaves) >> (tree.HEIGHT * (t + 1)))) if t else ():  # partial tiles
+                for w in range(1, tree.WIDTH):
+                    if ((j << tree.HEIGHT) + w) << (tree.HEIGHT * t) <= len(leaves):
+                        bottom = [store[tree.HEIGHT * t, (j << tree.HEIGHT) + k] for k in range(w)]
+                        self.run("INSERT INTO log_tiles (key, level, idx, hashes) VALUES (:k, :l, :i, :h)",
+                                 k=tree.part_key(t, j, w), l=t, i=(j << tree.HEIGHT) + w, h=tree.build_part(bottom))
 
     def relog(self, changed: dict[tuple[str, int], str]) -> None:
         """Put the rewritten entries' new hashes into their leaves, then re-derive the nodes."""
@@ -322,6 +336,10 @@ def test_a_consistency_proof_from_a_truncated_tree(world: World, tmp_path: Path)
     cut = world.insider.leaf_of(P3, 1)
     world.insider.delete_chain(P3)
     world.insider.run("DELETE FROM log_nodes WHERE ((idx + 1) * (1 << level)) - 1 >= :n", n=cut)
+    world.insider.run("DELETE FROM log_tiles WHERE key < :p AND ((idx + 1) * (1 << (4 * (level + 1)))) - 1 >= :n",
+                      n=cut, p=tree.PARTS)
+    world.insider.run("DELETE FROM log_tiles WHERE key >= :p AND (idx * (1 << (4 * level))) - 1 >= :n",
+                      n=cut, p=tree.PARTS)
     world.insider.run("DELETE FROM log_checkpoints WHERE n > 1")
     world.insider.run("UPDATE meta SET value='2' WHERE key='next_id:mini'")
     for _ in range(3):

@@ -1,18 +1,17 @@
 """The transparency log in the database: one Merkle tree over every audit entry, its origins and checkpoints.
 
 Every entry of every chain is a leaf (its hash already is the RFC 9162 §2.1.1
-leaf hash ``sha256(0x00 || bytes)``). The tree is stored as Trillian stores
-it (see ``merkle.py``): ``log_nodes(level, idx, hash)`` holds each complete
-subtree once, written when its last leaf arrives and never changed, and
-``log_leaves(idx, chain, seq, hash)`` names the entry of each leaf, so a
-proof for an entry hash finds its index with one indexed read. A root or a
-proof then costs O(log n) primary-key reads, never a re-scan.
+leaf hash ``sha256(0x00 || bytes)``). ``log_leaves(idx, chain, seq, hash)``
+names the entry of each leaf, so a proof for an entry hash finds its index
+with one indexed read; the nodes above are stored in tiles of 16 (C2SP
+tlog-tiles, see ``tree.py``), each written once when its last leaf arrives.
+A root or a proof then costs O(log n / 4) primary-key reads, never a re-scan.
 
 How entries get in (measured, see ``bench/bench_tlog.py``):
 
 - SQLite: in the entry's own transaction. Writers are already serialised by
-  ``BEGIN IMMEDIATE``, so the append costs only its few statements, and the
-  tree always covers every committed entry.
+  ``BEGIN IMMEDIATE``, so the append costs only its statement (one, 15 times
+  in 16: ``tree.NEXT_LEAF``), and the tree always covers every committed entry.
 - PostgreSQL: a sequencer, as Trillian does it. A global position taken in
   the writer's transaction would serialise every writer through its commit
   (fsync included). Instead each writer tries ``pg_try_advisory_xact_lock``:
@@ -26,23 +25,35 @@ The log starts with the database: ``storage.create_schema`` sets ``meta``
 database from before the log has no flag: ``pathways log init`` (:func:`init`)
 sequences the entries already there, in commit order, and sets it. ``log
 init --key FILE --origin NAME`` also names the log and makes its key, which
-checkpoints need (``log_origins``). Level 0 of the tree is not stored twice:
-node ``(0, i)`` is ``log_leaves.hash`` of leaf ``i``. Checkpoints are in
-``checkpoints.py``, verification in ``logcheck.py``.
+checkpoints need (``log_origins``); in a database from before tiles it
+builds them (``tree.retile``). Checkpoints are in ``checkpoints.py``,
+verification in ``logcheck.py``.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-from collections.abc import Iterable
 from typing import Any
 
-from pathways.errors import PathwaysError, UsageError
+from pathways.errors import UsageError
 
-from .merkle import append_leaf, root_at
-from .proofs import MerkleError, hash_children
+from .merkle import root_at
+from .proofs import MerkleError
+from .tree import (
+    NEXT_LEAF,
+    LogError,
+    Nodes,
+    _sql,
+    completed_by,
+    fetch_nodes,
+    fold,
+    inclusion_plan,
+    missing,
+    ranges,
+    retile,
+    write,
+)
 
 #: The sequencer's advisory lock (PostgreSQL). Advisory locks are per database, not per schema, so the
 #: key names the schema too: two pathways schemas in one database have a sequencer each.
@@ -52,20 +63,12 @@ PG_MODE_ENV = "PATHWAYS_LOG_PG"
 BATCH = 1000
 
 
-class LogError(PathwaysError):
-    """The transparency log cannot do what was asked (not started, no such entry...), exit 1."""
-
-
 # --- raw statements on the DBAPI cursor (the write path's cost; see engine/hotpath.py) --------------------
 
 
 def _cursor(conn: Any) -> tuple[Any, bool]:
     """The DBAPI cursor of an SQLAlchemy connection, and whether it is PostgreSQL."""
     return conn.connection.dbapi_connection.cursor(), conn.dialect.name == "postgresql"
-
-
-def _sql(pg: bool, sql: str) -> str:
-    return sql.replace("?", "%s") if pg else sql
 
 
 #: Whether the log sequences entries: the flag, or any leaf (a deleted flag does not stop a started log).
@@ -79,84 +82,12 @@ def _size(cur: Any, pg: bool) -> tuple[bool, int]:
     return flag == "on" or last is not None, 0 if last is None else last + 1
 
 
-def _frontier(size: int) -> list[tuple[int, int]]:
-    """The complete subtrees that make up a tree of ``size`` leaves (its compact range), largest first."""
-    out, at = [], 0
-    for level in range(size.bit_length() - 1, -1, -1):
-        if size >> level & 1:
-            out.append((level, at >> level))
-            at += 1 << level
-    return out
-
-
-@functools.lru_cache(maxsize=256)
-def _fetch_sql(leaves: int, nodes: int, pg: bool) -> str:
-    """One statement reading ``leaves`` leaf rows (level 0) and ``nodes`` stored nodes, each by primary key.
-
-    A UNION ALL of primary-key lookups: one index seek each, one round trip, and a text that depends only
-    on the two counts, so the driver keeps it prepared (SQLite's statement cache; psycopg prepares a
-    statement run often). Measured (bench/bench_tlog.py part 3): 40% less than one statement per node,
-    and a join from a VALUES list of keys cost 2x. Only the text is cached, never a hash.
-    """
-    parts = (["SELECT 0, idx, hash FROM log_leaves WHERE idx = ?"] * leaves
-             + ["SELECT level, idx, hash FROM log_nodes WHERE level = ? AND idx = ?"] * nodes)
-    return _sql(pg, " UNION ALL ".join(parts))
-
-
-def fetch_nodes(cur: Any, pg: bool, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """The stored nodes named by ``keys`` (distinct; level 0: the leaf rows), in one statement; missing ones absent."""
-    leaves, nodes = [], []
-    for level, idx in keys:
-        if level:
-            nodes += (level, idx)
-        else:
-            leaves.append(idx)
-    if not leaves and not nodes:
-        return {}
-    cur.execute(_fetch_sql(len(leaves), len(nodes) // 2, pg), leaves + nodes)
-    return {(lv, i): bytes(h) for lv, i, h in cur.fetchall()}
-
-
-def _write(cur: Any, pg: bool, size: int, leaves: list[tuple[str, int, bytes]]) -> int:
-    """Append ``leaves`` (chain, seq, hash) to a tree of ``size``; returns the new size."""
-    if not leaves:
-        return size
-    if len(leaves) > 1:
-        wanted = _frontier(size)
-    else:  # one leaf reads only the left siblings it completes: one per trailing 1-bit of its index
-        wanted = [(level, (size >> level) - 1) for level in range((size ^ (size + 1)).bit_length() - 1)]
-    store = fetch_nodes(cur, pg, wanted) if wanted else {}
-
-    def node(level: int, idx: int) -> bytes:
-        try:
-            return store[level, idx]
-        except KeyError:
-            raise LogError(f"the log's node ({level}, {idx}) is missing: run 'pathways verify'") from None
-
-    rows = []
-    for n, (_, _, h) in enumerate(leaves, size):
-        for level, idx, value in append_leaf(n, h, node):
-            store[level, idx] = value
-            if level:  # level 0 is the leaf row itself
-                rows.append((level, idx, value))
-    if len(leaves) == 1:  # the write path: one statement each (executemany costs more for one row)
-        cur.execute(_sql(pg, "INSERT INTO log_leaves (idx, chain, seq, hash) VALUES (?, ?, ?, ?)"), (size, *leaves[0]))
-        if rows:  # half the leaves (even indexes) complete no node
-            cur.execute(_sql(pg, "INSERT INTO log_nodes (level, idx, hash) VALUES "
-                             + ",".join(["(?, ?, ?)"] * len(rows))), [v for r in rows for v in r])
-        return size + 1
-    cur.executemany(_sql(pg, "INSERT INTO log_leaves (idx, chain, seq, hash) VALUES (?, ?, ?, ?)"),
-                    [(n, c, s, h) for n, (c, s, h) in enumerate(leaves, size)])
-    cur.executemany(_sql(pg, "INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)"), rows)
-    return size + len(leaves)
-
-
 def _drain(cur: Any, pg: bool, size: int, limit: int | None = None) -> tuple[int, int]:
     """Integrate the committed queue (PostgreSQL, the sequencer lock held); returns (new size, count)."""
     cur.execute("DELETE FROM log_pending WHERE id IN (SELECT id FROM log_pending ORDER BY id"
                 + (f" LIMIT {int(limit)}" if limit else "") + ") RETURNING id, chain, seq, hash")
     rows = sorted(cur.fetchall())
-    return _write(cur, pg, size, [(c, s, bytes(h)) for _, c, s, h in rows]), len(rows)
+    return write(cur, pg, size, [(c, s, bytes(h)) for _, c, s, h in rows]), len(rows)
 
 
 def append(conn: Any, chain: str, seq: int, digest: str) -> None:
@@ -164,16 +95,19 @@ def append(conn: Any, chain: str, seq: int, digest: str) -> None:
     cur, pg = _cursor(conn)
     try:
         leaf = (chain, seq, bytes.fromhex(digest))
-        if not pg:
-            started, size = _size(cur, pg)
-            if started:
-                _write(cur, pg, size, [leaf])
+        if not pg:  # one statement, 15 times in 16 (see tree.NEXT_LEAF)
+            cur.execute(NEXT_LEAF, leaf)
+            if cur.rowcount == 1:
+                completed_by(cur, pg, cur.lastrowid)
+            elif _size(cur, pg)[0]:
+                raise LogError(f"{chain} seq {seq} cannot be logged: the log already has a leaf with its hash "
+                               f"{digest} (the log's tables were edited): run 'pathways verify'")
             return
         if os.environ.get(PG_MODE_ENV) == "transaction":
             cur.execute(f"SELECT pg_advisory_xact_lock({SEQUENCER_LOCK})")
             started, size = _size(cur, pg)
             if started:
-                _write(cur, pg, size, [leaf])
+                write(cur, pg, size, [leaf])
             return
         cur.execute(f"SELECT {_STARTED}, pg_try_advisory_xact_lock({SEQUENCER_LOCK})")
         started, got = cur.fetchone()
@@ -183,7 +117,7 @@ def append(conn: Any, chain: str, seq: int, digest: str) -> None:
             cur.execute("INSERT INTO log_pending (chain, seq, hash) VALUES (%s, %s, %s)", leaf)
             return
         size = _drain(cur, pg, _size(cur, pg)[1], BATCH)[0]
-        _write(cur, pg, size, [leaf])
+        write(cur, pg, size, [leaf])
     finally:
         cur.close()
 
@@ -237,35 +171,6 @@ def current_origin(conn: Any) -> dict[str, Any]:
     return found[-1]
 
 
-class Nodes:
-    """``node(level, idx)`` over the stored tree, prefetched in one query for a known set of lookups."""
-
-    def __init__(self, conn: Any) -> None:
-        self.cur, self.pg = _cursor(conn)
-
-    def run(self, compute: Any) -> Any:
-        """Call ``compute(node)`` twice: once to learn which nodes it reads, then on those nodes, fetched at once."""
-        wanted: list[tuple[int, int]] = []
-
-        def record(level: int, idx: int) -> bytes:
-            wanted.append((level, idx))
-            return bytes(32)
-
-        compute(record)
-        store = fetch_nodes(self.cur, self.pg, set(wanted))
-
-        def node(level: int, idx: int) -> bytes:
-            try:
-                return store[level, idx]
-            except KeyError:
-                raise LogError(f"the log's node ({level}, {idx}) is missing: the stored tree was cut") from None
-
-        return compute(node)
-
-    def close(self) -> None:
-        self.cur.close()
-
-
 def leaf_index(conn: Any, digest: str) -> tuple[int, str, int]:
     """(index, chain, seq) of the leaf whose hash is ``digest`` (hex)."""
     try:
@@ -291,51 +196,12 @@ def root(conn: Any, size: int) -> bytes:
         nodes.close()
 
 
-def _ranges(start: int, end: int) -> list[tuple[int, int]]:
-    """The complete nodes of leaves ``[start, end)``, largest first (as ``merkle.subtree_hash`` folds them)."""
-    out, at, width = [], start, end - start
-    for level in range(width.bit_length() - 1, -1, -1):
-        if width >> level & 1:
-            out.append((level, at >> level))
-            at += 1 << level
-    return out
-
-
-def _fold(parts: list[bytes]) -> bytes:
-    h = parts[-1]
-    for p in reversed(parts[:-1]):
-        h = hash_children(p, h)
-    return h
-
-
-def _inclusion_plan(index: int, size: int) -> list[list[tuple[int, int]]]:
-    """RFC 9162 §2.1.3.1 PATH(index, D[size]) as the stored nodes each element folds from, leaf to root.
-
-    The same walk as ``merkle.inclusion_proof`` (tests hold them equal), without hashing, so that every
-    node a proof needs is fetched in ONE query. Until the walk enters a complete subtree it splits the
-    ragged right edge (at most one step per 1-bit of ``size``): a left sibling is one node, a right one
-    may fold from several. Inside a complete subtree of ``2**L`` leaves the siblings are simply
-    ``(level, (index >> level) ^ 1)`` for each level below ``L``.
-    """
-    top, start, end = [], 0, size
-    while (end - start) & (end - start - 1):  # not a power of two: the ragged right edge
-        k = 1 << ((end - start - 1).bit_length() - 1)
-        if index < start + k:
-            top.append(_ranges(start + k, end))
-            end = start + k
-        else:
-            level = k.bit_length() - 1
-            top.append([(level, start >> level)])
-            start += k
-    levels = (end - start).bit_length() - 1
-    return [[(level, (index >> level) ^ 1)] for level in range(levels)] + top[::-1]
-
-
 def prove(conn: Any, digest: str, size: int | None = None, *, with_root: bool = True) -> dict[str, Any]:
     """The RFC 9162 inclusion proof of entry ``digest`` in the tree of ``size`` (default: the whole tree).
 
-    Two queries whatever the size: the leaf's index (by its hash's index) and every node of the path
-    and of the root; O(log n) rows (bench/bench_tlog.py times it against leaf hashes).
+    Two queries whatever the size: the leaf's index (by its hash's index) with the stored tree's size,
+    then every node of the path and of the root, from O(log n / 4) tile rows (see ``tree``) by primary
+    key (bench/bench_tlog.py times it against leaf hashes).
     """
     try:
         raw = bytes.fromhex(digest)
@@ -343,33 +209,28 @@ def prove(conn: Any, digest: str, size: int | None = None, *, with_root: bool = 
         raise UsageError(f"'{digest}' is not an entry hash (64 hex digits)") from None
     cur, pg = _cursor(conn)
     try:
-        if size is None:  # the whole tree
-            cur.execute(_sql(pg, "SELECT idx, chain, seq, (SELECT max(idx) FROM log_leaves) + 1 FROM log_leaves "
-                                 "WHERE hash = ?"), (raw,))
-        else:  # a tree larger than the log shows as a missing node (below), so its size is not read here
-            cur.execute(_sql(pg, "SELECT idx, chain, seq FROM log_leaves WHERE hash = ?"), (raw,))
+        cur.execute(_sql(pg, "SELECT idx, chain, seq, (SELECT max(idx) FROM log_leaves) + 1 FROM log_leaves "
+                             "WHERE hash = ?"), (raw,))
         row = cur.fetchone()
         if row is None:
             raise LogError(f"no entry {digest} in the log (not an entry hash, or not yet sequenced)")
-        idx, chain, seq = row[:3]
-        size = row[3] if size is None else size
+        idx, chain, seq, stored = row
+        size = stored if size is None else size
 
         def too_big() -> MerkleError:
             return MerkleError(f"entry {digest[:12]} is leaf {idx}; no proof in a tree of size {size} "
-                               f"(the log has {_size(cur, pg)[1]} leaves)")
+                               f"(the log has {stored} leaves)")
 
-        if type(size) is not int or not idx < size:
+        if type(size) is not int or not idx < size or size > stored:
             raise too_big()
-        plan, top = _inclusion_plan(idx, size), (_ranges(0, size) if with_root else [])
+        plan, top = inclusion_plan(idx, size), (ranges(0, size) if with_root else [])
         keys = [k for part in plan for k in part]  # distinct; the root's nodes may repeat some
-        store = fetch_nodes(cur, pg, set(keys).union(top) if top else keys)
+        store = fetch_nodes(cur, pg, set(keys).union(top) if top else keys, stored)
         try:
-            path = [store[part[0]] if len(part) == 1 else _fold([store[k] for k in part]) for part in plan]
-            root_hash = _fold([store[k] for k in top]) if top else None
-        except KeyError as missing:
-            if size > _size(cur, pg)[1]:
-                raise too_big() from None
-            raise LogError(f"the log's node {missing} is missing: the stored tree was cut") from None
+            path = [store[part[0]] if len(part) == 1 else fold([store[k] for k in part]) for part in plan]
+            root_hash = fold([store[k] for k in top]) if top else None
+        except KeyError as gone:
+            raise missing(*gone.args[0], stored) from None
     finally:
         cur.close()
     return {"hash": digest, "chain": chain, "seq": seq, "index": idx, "size": size,
@@ -405,7 +266,9 @@ def commit_order(conn: Any) -> list[tuple[str, int, bytes]]:
 def init(conn: Any, origin: str, vkey: str, at: str, *, new_origin: bool = False) -> dict[str, Any]:
     """Name the log and its key (sequencing what is there first, in a database from before the log).
 
-    With ``new_origin`` (the key was lost), start a new identity for the log; the tree goes on.
+    With ``new_origin`` (the key was lost), start a new identity for the log; the tree goes on. A log
+    from before tiles (see ``tree``) gets its tiles first; when that is all there was to do, it is done
+    (``retiled_only``) rather than refused as already started.
     """
     if not isinstance(origin, str) or not origin.strip() or "\n" in origin:
         raise UsageError("--origin must be one line of text, e.g. 'Springfield procurement log'")
@@ -415,6 +278,11 @@ def init(conn: Any, origin: str, vkey: str, at: str, *, new_origin: bool = False
             cur.execute(f"SELECT pg_advisory_xact_lock({SEQUENCER_LOCK})")
         sequencing, size = _size(cur, pg)
         known = origins(conn)
+        size, added = _drain(cur, pg, size) if pg and sequencing else (size, 0)
+        tiled = retile(cur, pg, size) if sequencing else 0
+        if known and not new_origin and tiled:
+            return {"origin": known[-1]["origin"], "vkey": known[-1]["vkey"], "size": size, "sequenced": 0,
+                    "reason": f"{tiled} tiles built (the log was started before tiles)", "retiled_only": True}
         if known and not new_origin:
             raise LogError(f"the log is already started (origin '{known[-1]['origin']}'); a lost key starts a new "
                            "origin: 'pathways log init --new-origin --origin NAME --key NEWFILE'")
@@ -422,20 +290,18 @@ def init(conn: Any, origin: str, vkey: str, at: str, *, new_origin: bool = False
             raise UsageError("--new-origin: the log has no origin yet; run 'pathways log init' without it")
         if any(o["origin"] == origin for o in known):
             raise UsageError(f"origin '{origin}' was used before; a new origin needs a new name")
-        added = 0
         if not sequencing:  # a database from before the log
             leaves = commit_order(conn)
             for i in range(0, len(leaves), BATCH):
-                size = _write(cur, pg, size, leaves[i:i + BATCH])
+                size = write(cur, pg, size, leaves[i:i + BATCH])
             added = len(leaves)
             cur.execute("DELETE FROM meta WHERE key = 'log'")
             cur.execute("INSERT INTO meta (key, value) VALUES ('log', 'on')")
-        elif pg:
-            size, added = _drain(cur, pg, size)
         n = len(known) + 1
         reason = "new origin (the previous key was lost)" if new_origin else "log started"
         cur.execute(_sql(pg, "INSERT INTO log_origins (n, origin, vkey, size, at, reason) VALUES (?,?,?,?,?,?)"),
                     (n, origin, vkey, size, at, reason))
-        return {"origin": origin, "vkey": vkey, "size": size, "sequenced": added, "reason": reason}
+        return {"origin": origin, "vkey": vkey, "size": size, "sequenced": added, "reason": reason,
+                "retiled": tiled}
     finally:
         cur.close()

@@ -2,13 +2,16 @@
 
 :func:`check_tree` trusts no log table: every leaf must name an entry and
 carry that entry's hash, each chain's leaves must come in seq order,
-every entry must be in the tree or (PostgreSQL) pending, and every stored
-node must be the RFC 9162 hash of the leaves below it, recomputed from the
-entries. It streams: leaves in index order folded into a compact range
-(O(log n) hashes), stored nodes ordered by their last leaf and compared as
-that leaf completes them, so memory does not grow with the tree. Each
-stored checkpoint must match the tree at its size; each is named with its
-origin. :func:`verify_log` is ``verify``'s log part (one snapshot).
+every entry must be in the tree or (PostgreSQL) pending, every complete
+tile must be stored and be, byte for byte, the RFC 9162 hashes recomputed
+from the entries (so must any node row a database from before tiles
+kept). It streams: leaves in index order folded into a compact range
+(O(log n) hashes), tiles and node rows ordered by their last leaf and
+compared as that leaf completes them, so memory does not grow with the
+tree. It reports every problem (the first :data:`MAX_FINDINGS`, then a
+count), going on past a hole in the leaves. Each stored checkpoint must
+match the tree at its size; each is named with its origin.
+:func:`verify_log` is ``verify``'s log part (one snapshot).
 
 :func:`against` is what the database cannot do alone: a checkpoint kept
 outside it (signature checked with a key the reviewer trusts, not one the
@@ -31,10 +34,12 @@ from pathways.errors import UsageError
 
 from ..errors import VerificationFailed
 from .checkpoints import checkpoints
-from .log import LogError, Nodes, _frontier, integrate, origins, root, started, tree_size
+from .log import LogError, Nodes, integrate, origins, root, started, tree_size
 from .merkle import consistency_proof
 from .note import NoteError, VerifierKey, open_checkpoint
 from .proofs import EMPTY_ROOT, MerkleError, hash_children, verify_consistency
+from .rederive import _STREAM, Positions, Tiles, last_leaf, node_text
+from .tree import frontier
 
 LOG = "log"
 MAX_FINDINGS = 10
@@ -60,14 +65,15 @@ class LogReport:
                 "failures": [{"leaf": f.seq, "reason": f.reason} for f in self.failures]}
 
 
-_STREAM = {"stream_results": True, "yield_per": 2000}  # PostgreSQL: a server-side cursor; SQLite reads lazily
 #: Every leaf in tree order, with the entry it names (NULL: deleted) and that chain's previous leaf's seq.
 _LEAVES = ("SELECT l.idx, l.chain, l.seq, l.hash, a.hash, lag(l.seq) OVER (PARTITION BY l.chain ORDER BY l.idx) "
            "FROM log_leaves l LEFT JOIN audit_log a ON a.chain = l.chain AND a.seq = l.seq ORDER BY l.idx")
 _RANGE = ("SELECT l.idx, l.chain, l.seq, l.hash, a.hash FROM log_leaves l "
           "LEFT JOIN audit_log a ON a.chain = l.chain AND a.seq = l.seq WHERE l.idx >= ? AND l.idx < ? ORDER BY l.idx")
-#: Stored nodes in the order a left-to-right walk completes them: by their last leaf, then bottom up.
+#: Stored nodes (the layout before tiles) in the order a left-to-right walk completes them: by their last
+#: leaf, then bottom up.
 _NODES = "SELECT level, idx, hash FROM log_nodes ORDER BY ((CAST(idx AS BIGINT) + 1) << level) - 1, level"
+#: Tiles in the same order.
 #: What a deleted entry re-derives to (no leaf hash is all zeros): the walk down then finds it.
 _GONE = bytes(32)
 
@@ -105,7 +111,10 @@ def check_tree(conn: Any) -> LogReport:
     """Re-derive the whole log from the entries (see the module docstring), streaming: memory stays flat.
 
     Leaves come in index order and are folded into a compact range; the stored nodes come ordered by
-    their last leaf, so each is compared with the node that leaf completes as it arrives.
+    their last leaf, so each is compared with the node that leaf completes as it arrives. Every problem
+    is reported, the first :data:`MAX_FINDINGS` in full and the rest counted, as ``verify`` does for
+    chains: a hole in the leaves is named and the walk goes on past it (the nodes over the hole, and
+    checkpoints beyond it, cannot be re-derived and are said to be unchecked).
     """
     report = LogReport(size=tree_size(conn))
     known = origins(conn)
@@ -121,20 +130,25 @@ def check_tree(conn: Any) -> LogReport:
     sizes = {cp["size"] for cp in signed}
     if 0 in sizes:
         want[0] = EMPTY_ROOT
-    fails, bad_levels = report.failures, set()
+    found = [0]
 
     def fail(leaf: int | None, reason: str) -> None:
-        if len(fails) < MAX_FINDINGS:
+        found[0] += 1
+        if len(report.failures) < MAX_FINDINGS:
             report.fail(leaf, reason)
 
-    tree, count = _Range(), 0
+    tree, expected, hole = Positions(), 0, None  # hole: the first leaf position missing, if any
     nodes = iter(conn.exec_driver_sql(_NODES, execution_options=_STREAM))
     pending = next(nodes, None)
+    tiles = Tiles(conn)
     for idx, chain, seq, leaf, entry, prev in conn.exec_driver_sql(_LEAVES, execution_options=_STREAM):
         leaf = bytes(leaf)
-        if idx != count:
-            fail(count, f"leaves {count} to {idx - 1} are missing from the log")
-            break
+        if idx < expected:  # only a negative index sorts before 0
+            fail(None, f"a leaf at index {idx} ({chain} seq {seq}) is not a position in the tree")
+            continue
+        if idx > expected:
+            fail(expected, f"leaves {expected} to {idx - 1} are missing from the log")
+            hole = expected if hole is None else hole
         if entry is None:
             fail(idx, f"leaf {idx} names {chain} seq {seq}, an entry that is not in the database: it was deleted")
         elif entry != leaf.hex():
@@ -143,41 +157,50 @@ def check_tree(conn: Any) -> LogReport:
         if seq != (prev or 0) + 1:
             fail(idx, f"leaf {idx} is {chain} seq {seq}, but that chain's previous leaf is seq {prev or 0}: "
                       "an entry was appended to the log out of order")
-        h = bytes.fromhex(entry) if entry else leaf
-        done = {(0, idx): h, **{(lv, i): v for lv, i, v in tree.push(idx, h)}}
-        count += 1
-        while pending is not None and ((pending[1] + 1) << pending[0]) - 1 == idx:
+        done = tree.push(idx, bytes.fromhex(entry) if entry else leaf)
+        expected = idx + 1
+        while pending is not None and last_leaf(pending[0], pending[1]) <= idx:
             level, i, stored = pending
-            if done.pop((level, i), None) != bytes(stored) and level not in bad_levels:
-                bad_levels.add(level)
-                fail(i << level, f"node ({level}, {i}) over leaves {i << level} to {((i + 1) << level) - 1} "
-                                 "does not hash from the entries below it: the stored tree was edited")
-            pending = next(nodes, None)
-        for level, i in sorted(k for k in done if k[0]):
-            if level not in bad_levels:
-                bad_levels.add(level)
-                fail(i << level, f"node ({level}, {i}) over leaves {i << level} to {((i + 1) << level) - 1} "
-                                 "is missing: the stored tree was edited")
-        if count in sizes:
-            want[count] = tree.root()
-    if pending is not None and ((pending[1] + 1) << pending[0]) - 1 >= count:
-        fail(pending[1] << pending[0], f"node ({pending[0]}, {pending[1]}) is beyond the {count} leaves")
+            derived = done.get((level, i))
+            if derived is not None and derived != bytes(stored):
+                fail(i << level, f"{node_text(level, i)} (a row from before tiles) does not hash from the entries "
+                                 "below it: the stored tree was edited")
+            pending = next(nodes, None)  # a node over a hole cannot be re-derived: the hole is the finding
+        tiles.check(idx, done, fail)
+        if expected in sizes and hole is None:
+            want[expected] = tree.root()
+    if pending is not None:
+        fail(pending[1] << pending[0], f"node ({pending[0]}, {pending[1]}) is beyond the {expected} leaves")
+    tiles.beyond(expected, fail)
     for _ in nodes:  # drain the cursor
         pass
     missing = conn.exec_driver_sql(
         "SELECT a.chain, a.seq FROM audit_log a LEFT JOIN log_leaves l ON l.chain = a.chain AND l.seq = a.seq "
         "LEFT JOIN log_pending p ON p.chain = a.chain AND p.seq = a.seq "
-        "WHERE l.idx IS NULL AND p.id IS NULL ORDER BY a.chain, a.seq LIMIT 5").all()
-    for chain, seq in missing:
+        "WHERE l.idx IS NULL AND p.id IS NULL ORDER BY a.chain, a.seq LIMIT ?"
+        if conn.dialect.name == "sqlite" else
+        "SELECT a.chain, a.seq FROM audit_log a LEFT JOIN log_leaves l ON l.chain = a.chain AND l.seq = a.seq "
+        "LEFT JOIN log_pending p ON p.chain = a.chain AND p.seq = a.seq "
+        "WHERE l.idx IS NULL AND p.id IS NULL ORDER BY a.chain, a.seq LIMIT %s", (MAX_FINDINGS + 1,)).all()
+    for chain, seq in missing[:MAX_FINDINGS]:
         fail(None, f"{chain} seq {seq} is neither in the log nor pending: it was inserted around the engine")
+    if len(missing) > MAX_FINDINGS:
+        found[0] += 1  # at least one more; its count is not worth a scan of its own
     for cp in signed:
         at = _origin_of(known, cp["origin"])
+        if hole is not None and cp["size"] > hole:
+            report.notes.append(f"checkpoint {cp['n']}: size {cp['size']}, origin '{cp['origin']}' ({at}) NOT "
+                                f"CHECKED: leaf {hole} is missing, so the tree cannot be re-derived to its size")
+            continue
         ok = cp["size"] in want and want[cp["size"]].hex() == cp["root"]
         report.notes.append(f"checkpoint {cp['n']}: size {cp['size']}, origin '{cp['origin']}' ({at})"
                             + ("" if ok else " DOES NOT MATCH the tree"))
         if not ok:
             fail(None, f"stored checkpoint {cp['n']} (size {cp['size']}, origin '{cp['origin']}') does not "
                        "match the tree re-derived from the entries: the log was rewritten after it was signed")
+    if found[0] > len(report.failures):
+        report.notes.append(f"{found[0] - len(report.failures)} more problem(s) found, not listed "
+                            f"(the first {MAX_FINDINGS} are)")
     return report
 
 
@@ -263,7 +286,7 @@ def _walk_down(conn: Any, report: LogReport, size: int) -> None:
         return nodes.run(lambda node: node(level, idx))
 
     try:
-        for level, idx in _frontier(size):
+        for level, idx in frontier(size):
             if _derive(conn, idx << level, (idx + 1) << level) == stored(level, idx):
                 continue
             while level > 0:  # the stored node is the checkpoint's; follow the child that differs
