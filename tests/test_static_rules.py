@@ -822,7 +822,8 @@ CASES = [
             "36:5: error: transitions[2] is missing the required key 'from'",
             (
                 "37:5: error: unknown key 'frm' in transitions[2] (did you mean 'from'?); allowed: "
-                "trigger, from, to, description, roles, requires, updates, when"
+                "trigger, from, to, description, roles, requires, updates, when, on_parent, chosen, "
+                "names_response, distinct_from, approvals, letter"
             ),
         ],
     ),
