@@ -95,7 +95,8 @@ def cascade(engine: Engine, conn: Any, reg: Registry, kids: list[Child], *, pare
         entry = make_entry(chain=k.id, seq=seq, prev=k.row.head, at=at, kind="transition", actor=actor, role=None,
                            trigger=t.trigger, source=k.row.state, dest=t.dest, pathway=pathway.ref, conditions=[],
                            rationale=None, input={}, attachments=[], registry={"seq": reg.seq, "head": reg.head},
-                           entered=entered_at, due=due, parent=parent)
+                           entered=entered_at, due=due, parent=parent,
+                           data=engine._data_entry(conn, k.row, seq, data, False))
         digest = engine._append(conn, k.id, seq, entry)
         engine._sql.move.run(conn, {"b_id": k.id, "b_state": t.dest, "b_seq": seq, "b_head": digest,
                                     "b_data": json.dumps(data), "b_due": due, "b_entered": entered_at})
