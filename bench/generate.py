@@ -335,7 +335,9 @@ class Generator:
             self.eng.publish(p, actor=ADMIN_USER)
             self.summary.registry_entries += 1
         routes = {p.id: [r for r in shortest_paths(p, START.date()) if not r.unsolved] for p in pathways}
-        pathways = [p for p in pathways if routes[p.id]]
+        # Single cases only: a response (rfp-bid) needs an open opportunity to answer, which this loop does not
+        # drive (yet); the opportunity pathways themselves run as single cases with no responses.
+        pathways = [p for p in pathways if routes[p.id] and p.responds_to is None]
         spacing = dt.timedelta(days=span_days) / max(proposals, 1)
         for i in range(proposals):
             self.at(START + spacing * i, "intake", i)

@@ -21,8 +21,9 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import ClauseElement
 
 from . import storage as st
+from .audit import DATA_SECRET
 
-_P, _A, _M = st.proposals, st.audit_log, st.meta
+_P, _A, _M, _S = st.proposals, st.audit_log, st.meta, st.secrets
 
 
 def _meta(key: str) -> Any:
@@ -37,16 +38,25 @@ _POSITION = (_meta("registry_seq").label("registry_seq"), _meta("registry_head")
 #: The registry's recorded position and its chain's real end, read in one statement (one snapshot).
 POSITION = _POSITION
 
+
+
+def _data_salt(chain: Any) -> Any:
+    """The salt of the chain's data digests (``audit.DATA_SECRET``; the first kept, should one be added)."""
+    return (select(_S.c.salt).where(_S.c.chain == chain, _S.c.field == literal_column(f"'{DATA_SECRET}'"))
+            .order_by(_S.c.seq).limit(literal_column("1")).offset(literal_column("0"))
+            .scalar_subquery().label("data_salt"))
+
+
 #: The proposal row, the chain's last entry (to check the row against it) and the registry's position
 #: (to judge roles by the registry's replay), in one round trip.
-LOCK = (select(_P, _A.c.body.label("head_body"), _A.c.hash.label("head_hash"), *_POSITION)
+LOCK = (select(_P, _A.c.body.label("head_body"), _A.c.hash.label("head_hash"), *_POSITION, _data_salt(_P.c.id))
         .select_from(_P.outerjoin(_A, (_A.c.chain == _P.c.id) & (_A.c.seq == _P.c.seq)))
         .where(_P.c.id == bindparam("pid")))
 #: PostgreSQL: a row lock that waited for another writer re-reads the *locked* row at its new version, but
 #: not the rows joined to it nor its subqueries (READ COMMITTED's re-check), so the last entry and the
 #: registry's position are read after the lock, apart: never older than what the writer before saw.
 LOCK_FOR_UPDATE = select(_P).where(_P.c.id == bindparam("pid")).with_for_update(of=_P)
-HEAD = (select(_A.c.body, _A.c.hash, *_POSITION)
+HEAD = (select(_A.c.body, _A.c.hash, *_POSITION, _data_salt(bindparam("pid")))
         .where(_A.c.chain == bindparam("pid"), _A.c.seq == bindparam("seq")))
 APPEND = st.audit_log.insert().values(chain=bindparam("a_chain"), seq=bindparam("a_seq"), hash=bindparam("a_hash"),
                                       body=bindparam("a_body"))
@@ -106,11 +116,13 @@ class Statements:
 
     def lock(self, conn: Connection, pid: str) -> SimpleNamespace | None:
         """The proposal row, locked, with its chain's last entry (``head_body``, ``head_hash``) and the
-        registry's position (``registry_seq``, ``registry_head``)."""
+        registry's position (``registry_seq``, ``registry_head``), and the salt of its data digests
+        (``data_salt``)."""
         row = self.lock_.first(conn, {"pid": pid})
         if row is not None and self.head is not None:
             last = self.head.first(conn, {"pid": pid, "seq": row.seq})
             row.head_body, row.head_hash = (last.body, last.hash) if last else (None, None)
-            row.registry_seq, row.registry_head, row.registry_end = (
-                (last.registry_seq, last.registry_head, last.registry_end) if last else (None, None, None))
+            row.registry_seq, row.registry_head, row.registry_end, row.data_salt = (
+                (last.registry_seq, last.registry_head, last.registry_end, last.data_salt) if last
+                else (None, None, None, None))
         return row

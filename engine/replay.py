@@ -18,7 +18,9 @@ pinned to, in order, exactly as the engine judged it when it was written:
   what the guards give, and the rules do refuse it.
 
 Confidential values take part through their kept values (``audit_secrets``):
-a salted hash without its secret is itself a finding. The result,
+a salted hash without its secret is itself a finding. From entry version 3
+each entry's digest of the proposal's data (``audit.data_digest``, under the
+chain's kept ``:data`` salt) must be that of the data the replay derives. The result,
 :class:`Derived`, is what the ``proposals`` row must say; ``verification``
 compares the two and ``rebuild`` writes it. Pure: the caller reads the rows.
 """
@@ -34,7 +36,7 @@ from typing import Any
 from pathways.model import CLOCK
 
 from .admission import admit, follows_parent
-from .audit import GENESIS, Stored, linked, salted_hash
+from .audit import DATA_SECRET, GENESIS, VERSIONS, Stored, data_digest, linked, salted_hash
 from .deadlines import due_at
 from .disclosure import ATTACHMENT_SECRET, RATIONALE_SECRET, known_needles, neutral_name, quotes, withheld_reason
 from .duties import Duties
@@ -75,7 +77,8 @@ class Derived:
 
 
 def parse_time(at: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    """An entry's time (``malformed`` has checked its form; Python 3.11 reads the ``Z`` itself)."""
+    return dt.datetime.fromisoformat(at)
 
 
 
@@ -121,6 +124,8 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
     duties: Duties | None = None
     fired: set[str] = set()  # the opportunity's triggers this response has followed (they unseal fields)
     links: Links | None = None
+    salt: str | None = None  # the chain's data digest salt, from its first version 3 entry
+    digest: str | None = None  # the data digest the entry before recorded
     for row in rows:
         seq += 1
         e = linked(chain, row, seq, prev)
@@ -166,6 +171,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
             raise fail("entry names another pathway version than the proposal is pinned to")
         assert compiled is not None
         pathway = compiled.pathway
+        changed = kind == "intake"  # whether this entry changes the data (its digest is then re-computed)
         for i, a in enumerate(e.get("attachments") or [], 1):
             problem = files(a)
             if problem:
@@ -285,6 +291,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                     _letter(e, t, secrets, fail)
                     for name, value in admission.updates.items():
                         data[name], where[name] = value, seq
+                    changed = bool(admission.updates)
                     moved = t.dest != state
                     if moved:
                         state, entered = t.dest, at
@@ -308,6 +315,8 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
         if v >= 2 and (e.get("entered") != entered or (e.get("due") or "") != due):
             raise fail(f"the entry records the stage entered at {e.get('entered')} and due {e.get('due')}, "
                        f"but the replay gives {entered} and {due or None}")
+        if v >= 3:
+            salt, digest = _data_digest(e, data, changed, salt, digest, secrets, fail)
     if seq == 0:
         raise VerificationFailed(chain, 1, "the chain has no entries")
     return Derived(chain, pin["id"], pin["version"], pin["sha256"], state, data, seq, prev, created, entered,
@@ -387,6 +396,39 @@ def _panel_action(e: dict[str, Any], kind: str, state: str, panels: Panels | Non
                  rationale=rationale if isinstance(rationale, str) else None, seq=e["seq"])
 
 
+def _data_digest(e: dict[str, Any], data: Mapping[str, Any], changed: bool, salt: str | None, digest: str | None,
+                 secrets: Mapping[tuple[int, str], tuple[str, Any]], fail: Callable) -> tuple[str, str]:
+    """The entry's digest of the proposal's data against the replayed data; returns (salt, digest).
+
+    The chain's first version 3 entry brings the salt (kept as ``:data``);
+    an entry that does not change the data must carry the digest before it,
+    so only intakes and transitions that record fields cost a hash.
+    """
+    kept = secrets.get((e["seq"], DATA_SECRET))
+    if salt is None:
+        if kept is None:
+            raise fail("the salt of the digest of the proposal's data is missing (audit_secrets): the data "
+                       "cannot be checked against the entry")
+        salt, changed = kept[0], True
+    elif kept is not None:
+        raise fail("a second salt for the digest of the proposal's data was kept (audit_secrets): it was "
+                   "inserted around the engine")
+    recorded = e["data"]["salted_sha256"]
+    if changed:
+        try:
+            same = data_digest(data, salt) == recorded
+        except (TypeError, ValueError):  # a salt that is not hex
+            same = False
+    else:
+        same = recorded == digest
+    if not same:
+        raise fail("the entry's digest of the proposal's data is not that of the data its entries give: the "
+                   "digest or the kept salt was changed" + ("" if changed else
+                                                            " (the entry changes no field, so it carries the "
+                                                            "digest before it)"))
+    return salt, recorded
+
+
 def _kept(e: dict[str, Any], name: str, hashed: Any, secrets: Mapping[tuple[int, str], tuple[str, Any]],
           fail: Callable, what: str) -> Any:
     """The kept value behind a salted hash of the entry (it must be there and match)."""
@@ -459,16 +501,52 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "rationale": (str, dict, type(None)), "input": (dict,), "attachments": (list,), "reasons": (list,),
     "registry": (dict, type(None)), "entered": (str,), "due": (str, type(None)), "refused_inputs": (list,),
     "withheld": (list,), "letter": (dict,),
-    "parent": (dict,), "responses": (dict,), "stage": (str, type(None)), "action": (str,),
+    "parent": (dict,), "responses": (dict,), "stage": (str, type(None)), "action": (str,), "data": (dict,),
 }
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
 
+#: Verdicts of ``_shape_problem`` by (keys, types of their values): entries come in a handful of shapes, so
+#: the key-by-key type check is made once per shape (a pure function's results: bounded, never stale).
+_SHAPES: dict[tuple[tuple[str, ...], tuple[type, ...]], str | None] = {}
+_SHAPES_KEPT = 512
+
+
 def malformed(e: dict[str, Any]) -> str | None:
     """Why an entry's shape is not one the engine writes (None: it is), so that a forged entry with odd
-    types is a finding, never a crash of the replay."""
-    if type(e.get("v")) is not int or e["v"] not in (1, 2):
-        return f"format version {e.get('v')!r} is not one this engine knows (1 or 2)"
+    types is a finding, never a crash of the replay.
+
+    What depends only on which keys hold which types is judged once per shape (``_SHAPES``; it was a tenth of
+    the replay's time, key by key); times, the data digest and nested objects are checked on every entry.
+    """
+    if type(e.get("v")) is not int or e["v"] not in VERSIONS:
+        return f"format version {e.get('v')!r} is not one this engine knows (1, 2 or 3)"
+    shape = (tuple(e), tuple(map(type, e.values())))
+    problem = _SHAPES.get(shape, "")
+    if problem == "":
+        problem = _shape_problem(e)
+        if len(_SHAPES) < _SHAPES_KEPT:  # a hostile database of odd shapes is judged slowly, not stored
+            _SHAPES[shape] = problem
+    if problem is not None:
+        return problem
+    for key in ("at", "entered", "due"):
+        if isinstance(e.get(key), str) and not _TIME.fullmatch(e[key]):
+            return f"'{key}' is not a time as the engine writes it (YYYY-MM-DDTHH:MM:SS.ffffffZ)"
+    if e["v"] >= 2 and e.get("seq", 0) >= 1 and not all(k in e for k in ("registry", "entered", "due")):
+        return "a version 2 entry lacks its registry position, stage entry time or due time"
+    if e["v"] >= 3 and not (set(e["data"]) == {"salted_sha256"} and isinstance(e["data"]["salted_sha256"], str)):
+        return "a version 3 entry lacks the salted digest of the proposal's data"
+    for key in ("conditions", "attachments"):
+        if not all(isinstance(x, dict) for x in e[key]):
+            return f"'{key}' holds something other than objects"
+    p = e["pathway"]
+    if not (isinstance(p.get("id"), str) and type(p.get("version")) is int and isinstance(p.get("sha256"), str)):
+        return "'pathway' does not name an id, a version and a sha256"
+    return None
+
+
+def _shape_problem(e: dict[str, Any]) -> str | None:
+    """What is wrong with an entry's keys and the types of their values alone (None: nothing)."""
     for key in ("kind", "actor", "pathway", "at", "input", "conditions", "attachments"):
         if key not in e:
             return f"'{key}' is missing"
@@ -476,17 +554,8 @@ def malformed(e: dict[str, Any]) -> str | None:
         types = _TYPES.get(key)
         if types is not None and not isinstance(value, types):
             return f"'{key}' holds a {type(value).__name__}"
-    for key in ("at", "entered", "due"):
-        if isinstance(e.get(key), str) and not _TIME.fullmatch(e[key]):
-            return f"'{key}' is not a time as the engine writes it (YYYY-MM-DDTHH:MM:SS.ffffffZ)"
-    if e["v"] >= 2 and e.get("seq", 0) >= 1 and not all(k in e for k in ("registry", "entered", "due")):
-        return "a version 2 entry lacks its registry position, stage entry time or due time"
-    for key in ("conditions", "attachments"):
-        if not all(isinstance(x, dict) for x in e.get(key) or ()):
-            return f"'{key}' holds something other than objects"
-    p = e["pathway"]
-    if not (isinstance(p.get("id"), str) and type(p.get("version")) is int and isinstance(p.get("sha256"), str)):
-        return "'pathway' does not name an id, a version and a sha256"
+    if e["v"] >= 3 and "data" not in e:
+        return "a version 3 entry lacks the salted digest of the proposal's data"
     return None
 
 

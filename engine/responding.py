@@ -112,6 +112,7 @@ def cascade(engine: Engine, conn: Any, reg: Registry, kids: list[Child], *, pare
                            trigger=t.trigger, source=k.row.state, dest=t.dest, pathway=pathway.ref, conditions=[],
                            rationale=None, input={}, attachments=[], registry={"seq": reg.seq, "head": reg.head},
                            entered=entered_at, due=due, parent=parent,
+                           data=engine._data_entry(conn, k.row, seq, data, False),
                            **({"letter": letter.recorded} if letter else {}))
         digest = engine._append(conn, k.id, seq, entry)
         if letter:

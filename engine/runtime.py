@@ -39,7 +39,20 @@ from . import responding
 from . import storage as st
 from .admission import admit, follows_parent, static_problem
 from .attachments import AttachmentFile
-from .audit import GENESIS, REGISTRY, Stored, conceal, leaf_hash, make_entry, new_salt, salted_hash, seal, timestamp
+from .audit import (
+    DATA_SECRET,
+    GENESIS,
+    REGISTRY,
+    Stored,
+    conceal,
+    data_digest,
+    leaf_hash,
+    make_entry,
+    new_salt,
+    salted_hash,
+    seal,
+    timestamp,
+)
 from .deadlines import due_at
 from .disclosure import (
     ATTACHMENT_SECRET,
@@ -70,6 +83,14 @@ class Record:
     pathway: Pathway
     entries: list[st.AuditEntry]
     secrets: list[dict[str, Any]]
+
+
+def row_data(row: Any) -> dict[str, Any]:
+    """A proposal row's cached data, parsed (``Tampered`` when it is not the JSON object the engine writes)."""
+    data = st.cell(row.data, dict)
+    if isinstance(data, st.Unreadable):
+        raise Tampered(f"{row.id}'s stored data is not the JSON object the engine writes")
+    return data
 
 
 def _utcnow() -> dt.datetime:
@@ -514,10 +535,12 @@ class Engine(PanelActions):
                 kept.update(named)
                 at = timestamp(now)
                 due = due_at(pathway, pathway.initial, clean, now)
+                salt = kept[DATA_SECRET] = (new_salt(), None)
                 entry = make_entry(chain=pid, seq=1, prev=GENESIS, at=at, kind="intake", actor=actor,
                                    dest=pathway.initial, pathway=pathway.ref, input=shown,
                                    attachments=refs, registry={"seq": reg.seq, "head": reg.head},
-                                   entered=at, due=due, **({"parent": family} if family else {}))
+                                   entered=at, due=due, data={"salted_sha256": data_digest(clean, salt[0])},
+                                   **({"parent": family} if family else {}))
                 digest = self._append(conn, pid, 1, entry)
                 self._store_extras(conn, pid, 1, kept, files)
                 conn.execute(st.proposals.insert().values(
@@ -577,7 +600,8 @@ class Engine(PanelActions):
             return mine
         return self._registry_at(conn, row.registry_seq, row.registry_head, row.registry_end or 0)
 
-    def _checked(self, row: Any, pathway: Pathway, reg: Registry) -> tuple[str, str | None]:
+    def _checked(self, row: Any, pathway: Pathway, reg: Registry,
+                 data: Mapping[str, Any] | None = None) -> tuple[str, str | None]:
         """The proposal row against its chain's last entry; returns (stage entered at, due) as the chain says.
 
         One primary-key read and one parse per transition: a stage, a seq, a
@@ -585,7 +609,12 @@ class Engine(PanelActions):
         entry, or run it under other rules) is refused here, before anything
         is written, and so is a last entry that breaks the rules on its face
         (``admission.static_problem``). Entry version 1 did not record the
-        dates: the row's are used.
+        dates: the row's are used. From version 3 the cached data (``data``:
+        the row's, parsed) must hash (``audit.data_digest``, about 10 µs) to
+        the digest the last entry records, since guards are judged on it;
+        before, only ``verify`` can see edited data. The digest is left on
+        the row (``row.data_digest``, None before version 3) for
+        ``_data_entry``.
         """
         body = row.head_body
         if body is None or row.head_hash != row.head or leaf_hash(bytes(body)) != row.head:
@@ -606,9 +635,39 @@ class Engine(PanelActions):
         problem = static_problem(pathway, last, reg.roles(last["actor"], position) if position is not None else None)
         if problem:
             raise Tampered(f"{row.id}'s last entry (seq {row.seq}) breaks its rules: {problem}")
+        row.data_digest = None
         if last.get("v", 1) < 2:
             return row.entered_at, row.due_at
+        if last["v"] >= 3:
+            row.data_digest = self._digest_checked(row, last, row_data(row) if data is None else data)
         return last["entered"], last["due"]
+
+    @staticmethod
+    def _digest_checked(row: Any, last: dict[str, Any], data: Mapping[str, Any]) -> str:
+        """The last entry's digest of the data, which the cached data must hash to (``Tampered`` if not)."""
+        recorded = last["data"].get("salted_sha256") if isinstance(last.get("data"), dict) else None
+        try:
+            same = isinstance(recorded, str) and row.data_salt is not None and \
+                data_digest(data, row.data_salt) == recorded
+        except (TypeError, ValueError):  # a salt that is not hex, data that is not JSON
+            same = False
+        if not same:
+            raise Tampered(f"{row.id}'s stored data differs from what its last entry (seq {row.seq}) records: "
+                           "the data was changed without an entry")
+        return recorded
+
+    def _data_entry(self, conn: Any, row: Any, seq: int, data: Mapping[str, Any] | None,
+                    changed: bool) -> dict[str, str]:
+        """The ``data`` digest of entry ``seq`` after a ``_checked`` row: carried when nothing changed, else
+        hashed; a chain's first version 3 entry salts its digests anew (kept as ``audit.DATA_SECRET``)."""
+        salt, digest = row.data_salt, row.data_digest
+        if digest is None:
+            salt, changed = new_salt(), True
+            conn.execute(st.secrets.insert().values(chain=row.id, seq=seq, field=DATA_SECRET, salt=salt,
+                                                    value="null"))
+        if changed:
+            digest = data_digest(row_data(row) if data is None else data, salt)
+        return {"salted_sha256": digest}
 
     def _advance(self, pid: str, trigger: str, actor: str, rationale: str | None, updates: dict[str, Any],
                  files: list[AttachmentFile], *, clock: bool, expect_seq: int | None = None) -> Any:
@@ -625,15 +684,13 @@ class Engine(PanelActions):
             reg = self._registry_for(conn, row)
             compiled = self._compiled_for(conn, reg, row.pathway_id, row.version, row.sha256)
             pathway = compiled.pathway
-            entered_at, due = self._checked(row, pathway, reg)
+            data = row_data(row)
+            entered_at, due = self._checked(row, pathway, reg, data)
             at = timestamp(now)
             if clock and (due is None or at < due):
                 return None  # the cached due time said due, the chain says not yet: the clock does not fire
             held = reg.roles(actor)
             roles = [CLOCK] if clock else (None if held is None or actor == CLOCK else sorted(held))
-            data = st.cell(row.data, dict)
-            if isinstance(data, st.Unreadable):
-                raise Tampered(f"{pid}'s stored data is not the JSON object the engine writes")
             entered = dt.datetime.fromisoformat(entered_at.replace("Z", "+00:00"))
             t = pathway.transition(row.state, trigger)
             admission = admit(pathway, row.state, trigger, actor=actor, roles=roles, rationale=rationale,
@@ -704,14 +761,16 @@ class Engine(PanelActions):
                     extra["withheld"] = withheld
                 digest = self._append(conn, pid, seq, make_entry(kind="refusal", dest=t.dest if t else None,
                                                                  reasons=reasons, entered=entered_at, due=due,
+                                                                 data=self._data_entry(conn, row, seq, data, False),
                                                                  **common, **extra))
                 self._store_extras(conn, pid, seq, kept, files)  # what was attempted is evidence too
                 self._sql.bump.run(conn, {"b_id": pid, "b_seq": seq, "b_head": digest})
             elif duties is not None and t is not None and not duties.completes(t):
                 # One of several approvals the transition needs: recorded; the proposal stays until the last.
                 dest = row.state
-                digest = self._append(conn, pid, seq, make_entry(kind="approval", dest=dest, entered=entered_at,
-                                                                 due=due, **common))
+                digest = self._append(conn, pid, seq, make_entry(
+                    kind="approval", dest=dest, entered=entered_at, due=due,
+                    data=self._data_entry(conn, row, seq, data, False), **common))
                 self._store_extras(conn, pid, seq, kept, files)
                 self._sql.bump.run(conn, {"b_id": pid, "b_seq": seq, "b_head": digest})
                 approved = {"approved": len(duties.approvals.get(trigger, [])) + 1, "of": t.approvals}
@@ -721,8 +780,9 @@ class Engine(PanelActions):
                 if dest != row.state:  # a new stage: its clock starts now
                     entered, entered_at = now, at
                 due = due_at(pathway, dest, data, entered)
-                digest = self._append(conn, pid, seq, make_entry(kind="transition", dest=dest, entered=entered_at,
-                                                                 due=due, **common))
+                digest = self._append(conn, pid, seq, make_entry(
+                    kind="transition", dest=dest, entered=entered_at, due=due,
+                    data=self._data_entry(conn, row, seq, data, bool(clean)), **common))
                 self._store_extras(conn, pid, seq, kept, files)
                 self._sql.move.run(conn, {"b_id": pid, "b_state": dest, "b_seq": seq, "b_head": digest,
                                      "b_data": json.dumps(data), "b_due": due, "b_entered": entered_at})

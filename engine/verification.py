@@ -27,7 +27,9 @@ import hashlib
 import itertools
 import json
 import multiprocessing
-from collections.abc import Iterable, Iterator
+import re
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +49,7 @@ from .registry import Registry
 from .replay import Derived, replay
 
 BATCH = 2000
+_HEX = re.compile(r"[0-9a-f]{64}")
 #: Below this many proposals, one process verifies all (starting another costs more than it saves).
 PARALLEL_FROM = 2000
 
@@ -64,12 +67,80 @@ class ChainReport:
                 "error": self.error.reason if self.error else None}
 
 
+class Reports(Sequence[ChainReport]):
+    """Every chain's report, in order, held compactly: it reads as a list of ``ChainReport`` does.
+
+    A whole-database verify reports every chain, so a report object per chain
+    (with its 64-character head) was most of what grew with the database
+    (bench/bench_verify.py: 97 -> 126 MiB for 10x the entries). A chain that
+    verified is kept as its id, its count and its head's 32 bytes; findings
+    (and anything unusual) as they are. Reports are made again when read.
+    """
+
+    def __init__(self, reports: Iterable[ChainReport] = ()) -> None:
+        self._chains: list[str] = []
+        self._entries = array("q")
+        self._heads = bytearray()
+        self._kept: dict[int, ChainReport] = {}  # findings, and reports whose head is not plain hex
+        self.extend(reports)
+
+    def append(self, report: ChainReport) -> None:
+        i = len(self._chains)
+        self._chains.append(report.chain)
+        self._entries.append(report.entries)
+        head = report.head
+        if report.error is None and isinstance(head, str) and _HEX.fullmatch(head):
+            self._heads += bytes.fromhex(head)
+        else:
+            self._heads += bytes(32)
+            self._kept[i] = report
+
+    def extend(self, reports: Iterable[ChainReport]) -> None:
+        for report in reports:
+            self.append(report)
+
+    def __len__(self) -> int:
+        return len(self._chains)
+
+    def _at(self, i: int) -> ChainReport:
+        kept = self._kept.get(i)
+        if kept is not None:
+            return kept
+        return ChainReport(self._chains[i], self._entries[i], self._heads[32 * i:32 * i + 32].hex())
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._at(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._at(index)
+
+    def __iter__(self) -> Iterator[ChainReport]:
+        return (self._at(i) for i in range(len(self)))
+
+    def __setitem__(self, index: int, report: ChainReport) -> None:
+        """Replace report ``index`` (a finding made after the chain's replay: a counter, a family tie)."""
+        self._kept[index if index >= 0 else index + len(self)] = report
+
+    def __getstate__(self) -> dict[str, Any]:  # a worker's reports cross processes as plain values
+        kept = {i: (r.chain, r.entries, r.head, r.error.seq if r.error else None,
+                    r.error.reason if r.error else "") for i, r in self._kept.items()}
+        return {"chains": self._chains, "entries": self._entries, "heads": bytes(self._heads), "kept": kept}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._chains, self._entries, self._heads = state["chains"], state["entries"], bytearray(state["heads"])
+        self._kept = {i: ChainReport(c, n, h, None if seq is None else VerificationFailed(c, seq, why))
+                      for i, (c, n, h, seq, why) in state["kept"].items()}
+
+
 @dataclass
 class Derivation:
     """What the chains say every cache must hold, and where they disagree."""
 
     registry: Registry
-    reports: list[ChainReport] = field(default_factory=list)
+    reports: Reports = field(default_factory=Reports)
     proposals: dict[str, Derived] = field(default_factory=dict)  # filled only when asked (rebuild)
     counters: dict[str, int] = field(default_factory=dict)
     rules: dict[tuple[str, int], Pathway] = field(default_factory=dict)
@@ -287,8 +358,7 @@ def derive(conn: Any, ids: Iterable[str] = (), *, compiled: dict[tuple[str, int,
             _chains(conn, out, compiled, files, lo=ranges[0][0], hi=ranges[0][1])
             for future in futures:
                 reports, links = future.result()
-                out.reports.extend(ChainReport(c, n, h, None if seq is None else VerificationFailed(c, seq, why))
-                                   for c, n, h, seq, why in reports)
+                out.reports.extend(reports)
                 out.links.extend(links)
     _check_families(conn, out, asked)
     if asked:
@@ -341,9 +411,8 @@ def _split(conn: Any, workers: int, split_from: int) -> list[tuple[str | None, s
 
 
 def _range_worker(url: str, lo: str | None, hi: str | None,
-                  files: dict[str, tuple[int, str | None]]) -> tuple[list[tuple[str, int, str | None, int | None,
-                                                                                 str]], list[Links]]:
-    """One id range, verified in a process of its own (both cores), returned as plain tuples."""
+                  files: dict[str, tuple[int, str | None]]) -> tuple[Reports, list[Links]]:
+    """One id range, verified in a process of its own (both cores); its reports cross back compactly."""
     engine = st.connect(url, create=False)
     try:
         with st.reading(engine) as conn:
@@ -351,8 +420,7 @@ def _range_worker(url: str, lo: str | None, hi: str | None,
             _chains(conn, out, {}, files, lo=lo, hi=hi)
     finally:
         engine.dispose()
-    return ([(r.chain, r.entries, r.head, r.error.seq if r.error else None, r.error.reason if r.error else "")
-             for r in out.reports], out.links)
+    return out.reports, out.links
 
 
 def _chains(conn: Any, out: Derivation, compiled: dict[tuple[str, int, str], Compiled],

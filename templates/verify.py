@@ -43,11 +43,17 @@ Checked, stopping at the first problem:
    - a refusal was made from the replayed stage and gives reasons;
    - entry version 2 records when the stage was entered and when it is due:
      both must be what the replay computes;
+   - entry version 3 records ``data``, the salted digest of the proposal's
+     whole data after the entry; an entry that changes no field (a refusal,
+     a transition that records nothing) carries the digest before it;
 
 3. ``secrets.json`` (private bundles): each confidential value and its salt
    reproduce the ``salted_sha256`` its entry carries:
    ``sha256(salt || canonical JSON of the value)``; a private bundle must hold
-   a value for every salted hash;
+   a value for every salted hash. The salt of the data digests (``:data``,
+   kept with the chain's first version 3 entry) reproduces each entry's
+   ``data`` digest from the data the entries set, values in clear:
+   ``sha256(salt || canonical JSON of the data)``;
 4. ``attachments/<sha256>``: each file's sha256 and size match an entry's
    attachment; a private bundle holds the file of every attachment recorded
    (refused attempts included: what was attempted is evidence too);
@@ -445,7 +451,7 @@ class Registry:
         kind, actor, v = e.get("kind"), e.get("actor"), e.get("v", 1)
         if not isinstance(e.get("at"), str):
             raise Bad(f"{where}: the entry has no time")
-        if type(v) is not int or v not in (1, 2) or not isinstance(kind, str) or not isinstance(actor, str):
+        if type(v) is not int or v not in (1, 2, 3) or not isinstance(kind, str) or not isinstance(actor, str):
             raise Bad(f"{where}: the entry is malformed: its format version, kind or actor is not one the engine "
                       "writes")
         for key in ("input", "pathway"):
@@ -546,13 +552,16 @@ STALE_AFTER = datetime.timedelta(seconds=60)
 TYPES = {"kind": (str,), "actor": (str,), "at": (str,), "role": (str, type(None)), "trigger": (str, type(None)),
          "from": (str, type(None)), "to": (str, type(None)), "pathway": (dict,), "conditions": (list,),
          "rationale": (str, dict, type(None)), "input": (dict,), "attachments": (list,), "reasons": (list,),
-         "registry": (dict, type(None)), "entered": (str,), "due": (str, type(None)), "refused_inputs": (list,)}
+         "registry": (dict, type(None)), "entered": (str,), "due": (str, type(None)), "refused_inputs": (list,),
+         "data": (dict,)}
+#: The secrets.json field of the salt of a chain's data digests (entry version 3).
+DATA_SALT = ":data"
 
 
 def malformed(e):
     """Why an entry's shape is not one the engine writes (None: it is); the same rule as the engine's."""
-    if type(e.get("v")) is not int or e["v"] not in (1, 2):
-        return f"format version {e.get('v')!r} is not one this verifier knows (1 or 2)"
+    if type(e.get("v")) is not int or e["v"] not in (1, 2, 3):
+        return f"format version {e.get('v')!r} is not one this verifier knows (1, 2 or 3)"
     for key in ("kind", "actor", "pathway", "at", "input", "conditions", "attachments"):
         if key not in e:
             return f"'{key}' is missing"
@@ -565,6 +574,16 @@ def malformed(e):
     for key in ("conditions", "attachments"):
         if not all(isinstance(x, dict) for x in e.get(key) or ()):
             return f"'{key}' holds something other than objects"
+    if e["v"] >= 3 and e.get("proposal") != "registry" and not data_digest(e):
+        return "a version 3 entry lacks the salted digest of the proposal's data"
+    return None
+
+
+def data_digest(e):
+    """The ``data`` digest a version 3 proposal entry records (None when it has none of that shape)."""
+    d = e.get("data")
+    if isinstance(d, dict) and set(d) == {"salted_sha256"} and isinstance(d["salted_sha256"], str):
+        return d["salted_sha256"]
     return None
 
 
@@ -667,6 +686,7 @@ class Replay:
         self.version, self.last_at, self.last_position = 1, "", 0
         self.panels = {}  # stage -> {"assigned": set, "declared": {name: conflict}}
         self.fired, self.approvals = {}, {}  # trigger -> who fired it; this stage visit's approvals
+        self.digest = None  # the data digest of the entry before (version 3)
 
     def roles_for(self, stage, t):
         """Who may fire ``t`` from ``stage``: its roles, and the clock when the stage's deadline names it."""
@@ -731,6 +751,12 @@ class Replay:
                 raise Bad(f"{where}: the entry records the stage entered at {e.get('entered')} and due "
                           f"{e.get('due')}, but the replay gives {self.entered} and {due or None}")
         self.due = due
+        if v >= 3:
+            carried = kind not in ("intake", "transition") or (kind == "transition" and not e.get("input"))
+            if carried and self.digest is not None and data_digest(e) != self.digest:
+                raise Bad(f"{where}: the entry changes no field, but its digest of the proposal's data is not the "
+                          "one the entry before records")
+            self.digest = data_digest(e)
 
     def intake(self, e, where, position):
         pin = e["pathway"]
@@ -904,13 +930,20 @@ def check_secrets(folder, m, entries):
     kept = doc.get("secrets") if isinstance(doc, dict) else None
     if not isinstance(kept, list):
         raise Bad("secrets.json: expected an object with a 'secrets' list")
-    seen = set()
+    seen, values, salt = set(), {}, None
     for i, s in enumerate(kept, 1):
         where = f"secrets.json item {i}"
         if not (isinstance(s, dict) and type(s.get("seq")) is int and isinstance(s.get("field"), str)
                 and isinstance(s.get("salt"), str) and "value" in s):
             raise Bad(f"{where}: expected seq, field, salt and value")
         seq, field = s["seq"], s["field"]
+        if field == DATA_SALT:
+            first = next((e["seq"] for e in entries if e.get("v", 1) >= 3), None)
+            if seq != first or salt is not None:
+                raise Bad(f"{where}: the salt of the data digests belongs with the first version 3 entry "
+                          f"(line {first}), once")
+            salt = s["salt"]
+            continue
         target = salted(entries[seq - 1]).get(field) if 1 <= seq <= len(entries) else None
         if target is None:
             raise Bad(f"{where}: line {seq} has no salted hash for '{field}'")
@@ -921,12 +954,34 @@ def check_secrets(folder, m, entries):
         if has_float(s["value"]) or digest != target:
             raise Bad(f"line {seq}: the kept value of confidential '{field}' does not match its salted hash")
         seen.add((seq, field))
+        values[(seq, field)] = s["value"]
     if not m["public"]:
         for e in entries:
             for field in salted(e):
                 if (e["seq"], field) not in seen:
                     raise Bad(f"line {e['seq']}: no kept value for confidential '{field}' in secrets.json")
+        check_data_digests(entries, values, salt)
     return len(seen)
+
+
+def check_data_digests(entries, values, salt):
+    """Each version 3 entry's ``data`` digest against the data the entries set, confidential values in clear."""
+    data = {}
+    for e in entries:
+        if e.get("kind") in ("intake", "transition"):
+            clear = {k: values.get((e["seq"], k), v) for k, v in (e.get("input") or {}).items()}
+            data = clear if e.get("kind") == "intake" else {**data, **clear}
+        if e.get("v", 1) < 3:
+            continue
+        if salt is None:
+            raise Bad(f"line {e['seq']}: no salt of the data digests in secrets.json")
+        try:
+            digest = hashlib.sha256(bytes.fromhex(salt) + canonical(nfc(data))).hexdigest()
+        except (ValueError, UnicodeEncodeError, RecursionError):
+            raise Bad("secrets.json: the salt of the data digests is malformed") from None
+        if digest != data_digest(e):
+            raise Bad(f"line {e['seq']}: the entry's digest of the proposal's data is not that of the data the "
+                      "entries set")
 
 
 def salted(entry):

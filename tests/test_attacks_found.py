@@ -19,7 +19,7 @@ import pytest
 from engine import Engine
 from engine import storage as st
 from engine.audit import seal
-from engine.errors import PathwaysError, VerificationFailed
+from engine.errors import PathwaysError, Tampered, VerificationFailed
 from engine.verification import derive
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,8 +209,6 @@ def test_clock_fires_early_with_an_offset_time(world) -> None:
         _verify(path)
 
 
-@pytest.mark.xfail(strict=True, reason="Engine._advance evaluates guards on the cached proposals.data; _checked "
-                   "compares stage/seq/head/pin with the last entry, not the data")
 def test_write_path_judges_guards_on_cached_data(world) -> None:
     e, clock, path, pid = world
     c = sqlite3.connect(path)
@@ -218,8 +216,10 @@ def test_write_path_judges_guards_on_cached_data(world) -> None:
     c.execute("update proposals set data=? where id=?", (json.dumps({**data, "value": "20000"}), pid))
     c.commit()
     c.close()
-    with pytest.raises(PathwaysError):  # Tampered; today 'approve' is written, the cap recorded as met
+    before = _last(path, pid)[0]
+    with pytest.raises(Tampered, match="data was changed without an entry"):  # the cap judged on the chain's data
         e.advance(pid, "approve", actor="lee", rationale="ok")
+    assert _last(path, pid)[0] == before  # nothing written
 
 
 # --- crashes: a finding, never a traceback ----------------------------------------------------------

@@ -75,6 +75,15 @@ def _set(**values: Any) -> Callable[[dict[str, Any]], None]:
     return lambda e: e.update(values)
 
 
+def forged_data_digest(seq: int) -> Forgery:
+    """Entry ``seq`` records a digest of other data, and the entries after it carry that digest on."""
+    def forge(entries: Entries, registry: Entries) -> tuple[Entries, Entries]:
+        for e in entries[seq - 1:]:
+            e["data"] = {"salted_sha256": "ab" * 32}
+        return entries, registry
+    return forge
+
+
 def _fail_condition(e: dict[str, Any]) -> None:
     e["conditions"][0]["result"] = False
 
@@ -105,6 +114,13 @@ CASES = [
          "has 1 condition(s) in the rules, but the entry records 0"),
     Case("registry_position_stripped_from_a_v2_entry", "approved",
          on_entry(4, lambda e: e.pop("registry")), 4, "lacks its registry position"),
+    Case("data_digest_of_other_data_on_a_field_update", "approved", forged_data_digest(3), 3,
+         "digest of the proposal's data is not that of the data the entries set"),
+    Case("data_digest_changed_where_no_field_changes", "approved",
+         on_entry(2, _set(data={"salted_sha256": "ab" * 32})), 2,
+         "changes no field, but its digest of the proposal's data is not the one the entry before records"),
+    Case("data_digest_stripped_from_a_v3_entry", "approved",
+         on_entry(4, lambda e: e.pop("data")), 4, "lacks the salted digest of the proposal's data"),
 ]
 
 

@@ -47,7 +47,7 @@ def test_the_same_confidential_value_in_two_proposals_has_different_salted_hashe
     first = mini.intake("mini", MINI_DATA, actor="ana")
     second = mini.intake("mini", MINI_DATA, actor="ana")
     hashes = [mini.history(pid)[0]["input"]["pricing"]["salted_sha256"] for pid in (first, second)]
-    salts = [mini.secrets(pid)[0]["salt"] for pid in (first, second)]
+    salts = [next(s["salt"] for s in mini.secrets(pid) if s["field"] == "pricing") for pid in (first, second)]
     assert hashes[0] != hashes[1] and salts[0] != salts[1]
     for digest, salt in zip(hashes, salts, strict=True):
         assert digest == salted_hash(MINI_DATA["pricing"], salt)

@@ -28,7 +28,8 @@ def test_confidential_values_are_salted_hashes_in_the_entry(mini: Engine) -> Non
     assert set(entry["input"]["pricing"]) == {"salted_sha256"}
     raw = b"".join(row.body for row in mini.entries(pid))
     assert b"proprietary" not in raw
-    (secret,) = mini.secrets(pid)
+    data_salt, secret = mini.secrets(pid)  # the salt of the data digests (no value), then the kept value
+    assert data_salt["field"] == ":data" and data_salt["value"] is None
     assert secret["field"] == "pricing" and secret["value"] == MINI_DATA["pricing"]
 
 

@@ -226,7 +226,8 @@ def test_private_bundle_holds_secrets_and_kept_files(record: Record, private_bun
     assert [(s["seq"], s["field"], s["value"]) for s in secrets if s["field"] == "pricing"] == [
         (1, "pricing", PRICING), (4, "pricing", REVISED)]
     assert [(s["seq"], s["field"], s["value"]) for s in secrets if s["field"].startswith(":")] == [
-        (1, ":attachment-1", "legend.pdf"), (3, ":attachment-1", "draft-award.pdf"), (6, ":attachment-1", "award.pdf")]
+        (1, ":attachment-1", "legend.pdf"), (1, ":data", None), (3, ":attachment-1", "draft-award.pdf"),
+        (6, ":attachment-1", "award.pdf")]  # ":data": the salt of the data digests (entry version 3), no value
 
 
 def test_verify_py_is_the_shipped_file_and_stdlib_only(private_bundle: Path) -> None:

@@ -51,11 +51,17 @@ def _set(**values: object) -> Callable[[dict], None]:
 CASES = [
     ("a_time_that_is_not_a_time", 2, _set(at="yesterday"), "'at' is not a time as the engine writes it"),
     ("inputs_as_a_list", 2, _set(input=["value", "1"]), "'input' holds a list"),
-    ("an_unknown_format_version", 2, _set(v=3), "format version 3 is not one this engine knows"),
+    ("an_unknown_format_version", 2, _set(v=4), "format version 4 is not one this engine knows"),
     ("a_downgrade_to_version_1", 3, lambda e: [e.pop(k) for k in ("registry", "entered", "due")] and
      e.update(v=1), "format version 1, older than the entry before it"),
     ("attachments_that_are_not_objects", 2, _set(attachments=["x.pdf"]), "'attachments' holds something other"),
     ("a_version_2_entry_without_its_dates", 2, lambda e: e.pop("entered"), "lacks its registry position"),
+    ("a_version_3_entry_without_its_data_digest", 2, lambda e: e.pop("data"), "lacks the salted digest"),
+    ("a_data_digest_that_is_not_a_hash_object", 3, _set(data="ab" * 32), "'data' holds a str"),
+    ("a_data_digest_with_more_keys", 1, lambda e: e["data"].update(value=1), "lacks the salted digest"),
+    ("a_downgrade_to_version_2", 3, _set(v=2), "format version 2, older than the entry before it"),
+    ("a_data_digest_that_is_not_the_data", 3, lambda e: e["data"].update(salted_sha256="0" * 64),
+     "digest of the proposal's data is not that of the data its entries give"),
 ]
 
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import MINI, MINI_DATA, FakeClock
 
 from engine import Engine, Refused
-from engine.audit import REGISTRY, Stored, salted_hash, seal
+from engine.audit import DATA_SECRET, REGISTRY, Stored, salted_hash, seal
 from engine.errors import VerificationFailed
 from engine.machines import Compiled, compile_pathway
 from engine.registry import Registry
@@ -196,14 +196,27 @@ def test_an_entry_must_act_under_a_registry_position_that_is_still_there(world: 
     assert world.finding(P1, rows) == (2, "the entry is malformed: 'registry' holds a str")
 
 
+def _v1(e: dict[str, Any]) -> dict[str, Any]:
+    return {**{k: v for k, v in e.items() if k not in ("registry", "entered", "due", "data")}, "v": 1}
+
+
+def data_salt_at(world: World, chain: str, seq: int) -> dict[tuple[int, str], tuple[str, Any]]:
+    """The chain's secrets with the data digests' salt kept at ``seq`` (its first version 3 entry)."""
+    kept = dict(world.secrets[chain])
+    kept[(seq, DATA_SECRET)] = kept.pop((1, DATA_SECRET))
+    return kept
+
+
 def test_a_version_1_entry_acts_under_the_registry_as_it_stood_at_its_time(world: World) -> None:
-    v1 = lambda e: {**{k: v for k, v in e.items() if k not in ("registry", "entered", "due")}, "v": 1}  # noqa: E731
-    rows = forged(world.rows[P1], 1, v1)
-    rows = forged(rows, 2, v1)
-    rows = forged(rows, 3, v1)
-    assert world.replay(P1, rows).state == "approved"
+    rows = forged(world.rows[P1], 1, _v1)
+    rows = forged(rows, 2, _v1)
+    rows = forged(rows, 3, _v1)
+    later = data_salt_at(world, P1, 4)  # the first version 3 entry brings the salt
+    assert world.replay(P1, rows, secrets=later).state == "approved"
     early = {"at": "2026-03-01T00:00:00.000000Z"}  # before any user: ana held no role then
-    assert world.finding(P1, forged(rows, 1, lambda e: {**e, **early}))[0] == 1  # nobody held a role then
+    assert world.finding(P1, forged(rows, 1, lambda e: {**e, **early}), secrets=later)[0] == 1  # nobody held a role
+    assert world.finding(P1, rows) == (4, "the salt of the digest of the proposal's data is missing (audit_secrets): "
+                                          "the data cannot be checked against the entry")
 
 
 def test_a_registry_position_past_the_end_is_a_finding(world: World) -> None:
@@ -256,8 +269,10 @@ def test_intake_data_must_be_in_its_canonical_form_since_entry_version_2(world: 
     rows = forged(world.rows[P1], 1, lambda e: {**e, "input": {**e["input"], "value": "12,000.00"}})
     assert world.finding(P1, rows) == (1, "the intake's data is not what the rules accept: a value is not in its "
                                           "canonical form")
-    rows = forged(world.rows[P1], 1, lambda e: {**e, "v": 1, "input": {**e["input"], "value": "12000.5"}})
-    assert world.replay(P1, rows).data["value"] == "13000"  # version 1: taken as recorded (then updated)
+    rows = forged(world.rows[P1], 1, lambda e: {**_v1(e), "input": {**e["input"], "value": "12000.5"}})
+    rows = forged(forged(rows, 2, _v1), 3, _v1)
+    # version 1: taken as recorded (then updated by seq 4, the first version 3 entry, whose digest holds)
+    assert world.replay(P1, rows, secrets=data_salt_at(world, P1, 4)).data["value"] == "13000"
 
 
 def test_a_version_1_intake_in_a_loose_spelling_replays_or_is_a_finding(world: World) -> None:
@@ -343,7 +358,7 @@ def test_a_refusal_the_rules_would_have_allowed_is_a_finding(world: World) -> No
         assert world.finding(P2, rows) == ((3, "entry moves from 'review', but the replay is in 'submitted'")
                                            if "refused_inputs" in allowed else
                                            (2, "the entry is in format version 1, older than the entry before it "
-                                               "(2)"))
+                                               "(3)"))
 
 
 @pytest.mark.parametrize("reasons", [[], "drop"])

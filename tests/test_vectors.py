@@ -26,6 +26,8 @@ ENTRIES = json.loads((VECTORS / "entries.json").read_text(encoding="utf-8"))
 ENTRIES_V2 = json.loads((VECTORS / "entries_v2.json").read_text(encoding="utf-8"))
 #: Version 2 as extended before release: neutral attachment names, a withheld rationale (engine.disclosure).
 ENTRIES_V2D = json.loads((VECTORS / "entries_v2_disclosure.json").read_text(encoding="utf-8"))
+#: Version 3: every proposal entry carries the salted digest of the proposal's data after it.
+ENTRIES_V3 = json.loads((VECTORS / "entries_v3.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("vector", RFC, ids=[v["name"] for v in RFC])
@@ -41,7 +43,8 @@ def test_nfc_is_applied_before_rfc8785() -> None:
     assert canonical_bytes({"\ufb33": 1}) == jcs({"\u05d3\u05bc": 1})
 
 
-@pytest.mark.parametrize("item", ENTRIES["entries"] + ENTRIES_V2["entries"] + ENTRIES_V2D["entries"],
+@pytest.mark.parametrize("item", ENTRIES["entries"] + ENTRIES_V2["entries"] + ENTRIES_V2D["entries"]
+                         + ENTRIES_V3["entries"],
                          ids=lambda i: f"v{i['entry']['v']}-seq{i['entry']['seq']}-{i['entry']['kind']}")
 def test_entry_canonical_bytes_and_hash(item: dict) -> None:
     body, digest = seal(item["entry"])
@@ -63,7 +66,8 @@ def _rebuilt(entry: dict, prev: str) -> dict:
                       **{k: v for k, v in entry.items() if k not in named})
 
 
-@pytest.mark.parametrize("vectors", [ENTRIES, ENTRIES_V2, ENTRIES_V2D], ids=["v1", "v2", "v2-disclosure"])
+@pytest.mark.parametrize("vectors", [ENTRIES, ENTRIES_V2, ENTRIES_V2D, ENTRIES_V3],
+                         ids=["v1", "v2", "v2-disclosure", "v3"])
 def test_vector_chain_is_recomputed_by_the_code_under_test(vectors: dict) -> None:
     """Rebuild each entry with make_entry, chain it with the hashes seal computes, verify it: the golden values."""
     items = vectors["entries"]
@@ -148,3 +152,23 @@ def test_disclosure_vector_secrets_reproduce_the_salted_hashes() -> None:
               (2, ":rationale"): second["rationale"]["salted_sha256"]}
     for s in ENTRIES_V2D["secrets"]:
         assert salted_hash(s["value"], s["salt"]) == hashed[(s["seq"], s["field"])]
+
+
+def test_v3_data_digests_reproduce_from_the_data_each_entry_leaves() -> None:
+    """Each entry's ``data`` is sha256(salt || canonical JSON of the data after it), computed here with hashlib and
+    json alone (what a stdlib verifier computes); an entry that changes no field carries the digest before it."""
+    from engine.audit import DATA_SECRET, data_digest
+
+    (salt,) = [s["salt"] for s in ENTRIES_V3["secrets"] if s["field"] == DATA_SECRET]
+    for item, data in zip(ENTRIES_V3["entries"], ENTRIES_V3["data_after"], strict=True):
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        assert item["entry"]["data"] == {"salted_sha256": hashlib.sha256(bytes.fromhex(salt) + text).hexdigest()}
+        assert data_digest(data, salt) == item["entry"]["data"]["salted_sha256"]
+    digests = [i["entry"]["data"]["salted_sha256"] for i in ENTRIES_V3["entries"]]
+    assert digests[0] == digests[1] != digests[2] == digests[3]
+    kept = {(s["seq"], s["field"]): s for s in ENTRIES_V3["secrets"] if s["field"] != DATA_SECRET}
+    for item in ENTRIES_V3["entries"]:
+        for name, value in item["entry"]["input"].items():
+            if isinstance(value, dict):
+                s = kept[(item["entry"]["seq"], name)]
+                assert salted_hash(s["value"], s["salt"]) == value["salted_sha256"]

@@ -127,7 +127,8 @@ class PanelActions:
                                    actor=actor, role=role, trigger=None, source=r.state,
                                    dest=None if reasons else r.state, pathway=rules.ref, conditions=[],
                                    rationale=said, input=recorded, attachments=[],
-                                   registry={"seq": reg.seq, "head": reg.head}, entered=entered_at, due=due, **extra)
+                                   registry={"seq": reg.seq, "head": reg.head}, entered=entered_at, due=due,
+                                   data=self._data_entry(conn, r, seq, None, False), **extra)
                 digest = self._append(conn, r.id, seq, entry)
                 self._sql.bump.run(conn, {"b_id": r.id, "b_seq": seq, "b_head": digest})
                 if reasons:
