@@ -146,7 +146,7 @@ def _engine(ctx: click.Context, *, create: bool = False) -> Engine:
 
     obj = ctx.find_root().obj
     if obj.get("engine") is None:
-        obj["engine"] = Engine(obj["db"], create=create)
+        obj["engine"] = Engine(obj["db"], create=create, calendar=_city(ctx).calendar)  # deadlines count on it
         ctx.call_on_close(obj["engine"].close)
     return obj["engine"]
 

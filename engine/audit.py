@@ -36,7 +36,7 @@ LEAF_PREFIX = b"\x00"
 #: ``prev`` of the first entry of every chain.
 GENESIS = "0" * 64
 #: Format version of an entry (the ``v`` key).
-ENTRY_VERSION = 2
+ENTRY_VERSION = 3
 REGISTRY = "registry"
 
 
@@ -117,6 +117,10 @@ def make_entry(
     its name (kept as ``:attachment-N``); a refusal whose rationale quotes a confidential value records
     ``rationale`` as ``{"salted_sha256": ...}`` (kept as ``:rationale``) and ``withheld``:
     ``[{"what": "rationale", "quotes": [fields]}]``.
+
+    Version 3 adds ``calendar`` to proposal entries: the record of the calendar their ``due`` was counted on,
+    ``{"sha256", "zone", "skipped"}`` (``engine.deadlines``), or null when there is no due time; registry
+    entries are unchanged but for ``v``.
     """
     entry = {
         "v": v,

@@ -35,7 +35,7 @@ from pathways.model import CLOCK
 
 from .admission import admit, follows_parent
 from .audit import GENESIS, Stored, linked, salted_hash
-from .deadlines import due_at
+from .deadlines import legacy_due_at, record_problem, replayed_due
 from .disclosure import ATTACHMENT_SECRET, RATIONALE_SECRET, known_needles, neutral_name, quotes, withheld_reason
 from .errors import VerificationFailed
 from .evaluation import ACTIONS, Panels
@@ -112,6 +112,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
     prev, seq, version, last_at, last_position = GENESIS, 0, 1, "", 0
     compiled: Compiled | None = None
     state = entered = due = created = ""
+    calendar: dict[str, Any] | None = None  # the record of the calendar ``due`` was counted on (version 3)
     data: dict[str, Any] = {}
     where: dict[str, int] = {}
     pin: dict[str, Any] = {}
@@ -209,7 +210,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
             links.caused.append((seq, e["parent"]))
             if t.dest != state:
                 state, entered = t.dest, at
-                due = due_at(pathway, state, data, parse_time(entered)) or ""
+                due, calendar = _rederived(e, pathway, state, data, entered, fail)
         else:
             if e.get("from") != state:
                 raise fail(f"entry moves from '{e.get('from')}', but the replay is in '{state}'")
@@ -266,9 +267,9 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                 if moved:
                     state, entered = t.dest, at
                 if moved or admission.updates:  # nothing else changes a due time
-                    due = due_at(pathway, state, data, parse_time(entered)) or ""
+                    due, calendar = _rederived(e, pathway, state, data, entered, fail)
         if kind == "intake":
-            due = due_at(pathway, state, data, parse_time(entered)) or ""
+            due, calendar = _rederived(e, pathway, state, data, entered, fail)
         if links is not None:
             if seen is not None:
                 links.listed.append((seq, seen))
@@ -283,6 +284,9 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
         if v >= 2 and (e.get("entered") != entered or (e.get("due") or "") != due):
             raise fail(f"the entry records the stage entered at {e.get('entered')} and due {e.get('due')}, "
                        f"but the replay gives {entered} and {due or None}")
+        if v >= 3 and e.get("calendar") != calendar:
+            raise fail(f"the entry records its due time as counted on calendar {e.get('calendar')}, but the stage's "
+                       f"due time was counted on {calendar}")
     if seq == 0:
         raise VerificationFailed(chain, 1, "the chain has no entries")
     return Derived(chain, pin["id"], pin["version"], pin["sha256"], state, data, seq, prev, created, entered,
@@ -346,6 +350,21 @@ def _panel_action(e: dict[str, Any], kind: str, state: str, panels: Panels | Non
         raise fail(f"the entry says {actor} acted as {e.get('role')!r}, but the panel rules give {role!r}")
     panels.apply(action, stage=e["stage"], actor=actor, inputs=inputs,
                  rationale=rationale if isinstance(rationale, str) else None, seq=e["seq"])
+
+
+def _rederived(e: dict[str, Any], pathway: Any, state: str, data: dict[str, Any], entered: str,
+               fail: Callable) -> tuple[str, dict[str, Any] | None]:
+    """The due time of the stage the entry leaves the proposal in, and the calendar record it carries.
+
+    Version 3: from the entry's own calendar record (zone, closed days skipped), never today's calendar, so
+    a calendar edited later leaves old entries as they were. Before it: weekends only, in UTC.
+    """
+    if e["v"] < 3:
+        return legacy_due_at(pathway, state, data, parse_time(entered)) or "", None
+    due, problem = replayed_due(pathway, state, data, parse_time(entered), e.get("calendar"))
+    if problem:
+        raise fail(problem)
+    return due or "", e.get("calendar")
 
 
 def _kept(e: dict[str, Any], name: str, hashed: Any, secrets: Mapping[tuple[int, str], tuple[str, Any]],
@@ -418,6 +437,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "rationale": (str, dict, type(None)), "input": (dict,), "attachments": (list,), "reasons": (list,),
     "registry": (dict, type(None)), "entered": (str,), "due": (str, type(None)), "refused_inputs": (list,),
     "withheld": (list,), "parent": (dict,), "responses": (dict,), "stage": (str, type(None)), "action": (str,),
+    "calendar": (dict, type(None)),
 }
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
@@ -425,8 +445,8 @@ _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 def malformed(e: dict[str, Any]) -> str | None:
     """Why an entry's shape is not one the engine writes (None: it is), so that a forged entry with odd
     types is a finding, never a crash of the replay."""
-    if type(e.get("v")) is not int or e["v"] not in (1, 2):
-        return f"format version {e.get('v')!r} is not one this engine knows (1 or 2)"
+    if type(e.get("v")) is not int or e["v"] not in (1, 2, 3):
+        return f"format version {e.get('v')!r} is not one this engine knows (1, 2 or 3)"
     for key in ("kind", "actor", "pathway", "at", "input", "conditions", "attachments"):
         if key not in e:
             return f"'{key}' is missing"
@@ -439,6 +459,11 @@ def malformed(e: dict[str, Any]) -> str | None:
             return f"'{key}' is not a time as the engine writes it (YYYY-MM-DDTHH:MM:SS.ffffffZ)"
     if e["v"] >= 2 and e.get("seq", 0) >= 1 and not all(k in e for k in ("registry", "entered", "due")):
         return "a version 2 entry lacks its registry position, stage entry time or due time"
+    if e["v"] >= 3 and e.get("seq", 0) >= 1 and "calendar" not in e:
+        return "a version 3 entry lacks the calendar its due time was counted on"
+    problem = record_problem(e.get("calendar"))
+    if problem:
+        return problem
     for key in ("conditions", "attachments"):
         if not all(isinstance(x, dict) for x in e.get(key) or ()):
             return f"'{key}' holds something other than objects"

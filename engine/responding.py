@@ -90,12 +90,16 @@ def cascade(engine: Engine, conn: Any, reg: Registry, kids: list[Child], *, pare
             continue
         data = st.cell(k.row.data, dict)
         entered_at = at if t.dest != k.row.state else json.loads(k.row.head_body).get("entered", k.row.entered_at)
-        due = due_at(pathway, t.dest, data, parse_time(entered_at))
+        if t.dest != k.row.state:  # a new stage: counted on the city's calendar, as any move
+            due, counted = due_at(pathway, t.dest, data, parse_time(entered_at), engine.calendar)
+        else:  # a self-loop carries the stage's due time and the calendar it was counted on (as the replay does)
+            last = json.loads(k.row.head_body)
+            due, counted = last.get("due", k.row.due_at), last.get("calendar")
         seq = k.row.seq + 1
         entry = make_entry(chain=k.id, seq=seq, prev=k.row.head, at=at, kind="transition", actor=actor, role=None,
                            trigger=t.trigger, source=k.row.state, dest=t.dest, pathway=pathway.ref, conditions=[],
                            rationale=None, input={}, attachments=[], registry={"seq": reg.seq, "head": reg.head},
-                           entered=entered_at, due=due, parent=parent)
+                           entered=entered_at, due=due, calendar=counted, parent=parent)
         digest = engine._append(conn, k.id, seq, entry)
         engine._sql.move.run(conn, {"b_id": k.id, "b_state": t.dest, "b_seq": seq, "b_head": digest,
                                     "b_data": json.dumps(data), "b_due": due, "b_entered": entered_at})

@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pathways import Pathway, load, loads
+from pathways.calendar import WEEKENDS, Calendar
 from pathways.errors import NotFound, UsageError
 from pathways.fields import FieldProblem, check_data, free_text, one_line_text
 from pathways.model import ADMIN, CLOCK
@@ -79,7 +80,10 @@ class Engine(PanelActions):
     (writers) the schema is created if missing, without it (readers) a
     missing database is a usage error and nothing is created. ``clock``
     returns the current time (tests pass a fake one; the audit timestamps
-    come from it).
+    come from it). ``calendar`` is the city's (``City.calendar``): business days
+    skip its holidays and closures, ``until`` days end in its zone; without
+    one, weekends only, in UTC. Each deadline records the calendar it was
+    counted on, so changing it later never changes what earlier entries say.
 
     Roles and published versions come from the registry chain's replay, which
     the engine keeps in memory and catches up entry by entry (``_registry_at``):
@@ -88,8 +92,9 @@ class Engine(PanelActions):
     """
 
     def __init__(self, url: str = "sqlite:///pathways.db", *, clock: Callable[[], dt.datetime] = _utcnow,
-                 synchronous: str = "FULL", create: bool = True) -> None:
+                 synchronous: str = "FULL", create: bool = True, calendar: Calendar | None = None) -> None:
         self.url = url
+        self.calendar = calendar or WEEKENDS
         self.db = st.connect(url, synchronous=synchronous, create=create)
         self.clock = clock
         self._sql = Statements.for_dialect(self.db.dialect)
@@ -491,11 +496,11 @@ class Engine(PanelActions):
                 refs, named = recorded_attachments(files)
                 kept.update(named)
                 at = timestamp(now)
-                due = due_at(pathway, pathway.initial, clean, now)
+                due, counted = due_at(pathway, pathway.initial, clean, now, self.calendar)
                 entry = make_entry(chain=pid, seq=1, prev=GENESIS, at=at, kind="intake", actor=actor,
                                    dest=pathway.initial, pathway=pathway.ref, input=shown,
                                    attachments=refs, registry={"seq": reg.seq, "head": reg.head},
-                                   entered=at, due=due, **({"parent": family} if family else {}))
+                                   entered=at, due=due, calendar=counted, **({"parent": family} if family else {}))
                 digest = self._append(conn, pid, 1, entry)
                 self._store_extras(conn, pid, 1, kept, files)
                 conn.execute(st.proposals.insert().values(
@@ -555,15 +560,16 @@ class Engine(PanelActions):
             return mine
         return self._registry_at(conn, row.registry_seq, row.registry_head, row.registry_end or 0)
 
-    def _checked(self, row: Any, pathway: Pathway, reg: Registry) -> tuple[str, str | None]:
-        """The proposal row against its chain's last entry; returns (stage entered at, due) as the chain says.
+    def _checked(self, row: Any, pathway: Pathway, reg: Registry) -> tuple[str, str | None, dict[str, Any] | None]:
+        """The proposal row against its chain's last entry; returns (stage entered at, due, the calendar the due
+        was counted on) as the chain says.
 
         One primary-key read and one parse per transition: a stage, a seq, a
         head or a pin edited in the table (to move a proposal without an
         entry, or run it under other rules) is refused here, before anything
         is written, and so is a last entry that breaks the rules on its face
         (``admission.static_problem``). Entry version 1 did not record the
-        dates: the row's are used.
+        dates: the row's are used; before version 3 no calendar was recorded.
         """
         body = row.head_body
         if body is None or row.head_hash != row.head or leaf_hash(bytes(body)) != row.head:
@@ -585,8 +591,8 @@ class Engine(PanelActions):
         if problem:
             raise Tampered(f"{row.id}'s last entry (seq {row.seq}) breaks its rules: {problem}")
         if last.get("v", 1) < 2:
-            return row.entered_at, row.due_at
-        return last["entered"], last["due"]
+            return row.entered_at, row.due_at, None
+        return last["entered"], last["due"], last.get("calendar")
 
     def _advance(self, pid: str, trigger: str, actor: str, rationale: str | None, updates: dict[str, Any],
                  files: list[AttachmentFile], *, clock: bool, expect_seq: int | None = None) -> Any:
@@ -603,7 +609,7 @@ class Engine(PanelActions):
             reg = self._registry_for(conn, row)
             compiled = self._compiled_for(conn, reg, row.pathway_id, row.version, row.sha256)
             pathway = compiled.pathway
-            entered_at, due = self._checked(row, pathway, reg)
+            entered_at, due, counted = self._checked(row, pathway, reg)
             at = timestamp(now)
             if clock and (due is None or at < due):
                 return None  # the cached due time said due, the chain says not yet: the clock does not fire
@@ -667,7 +673,7 @@ class Engine(PanelActions):
                     extra["withheld"] = withheld
                 digest = self._append(conn, pid, seq, make_entry(kind="refusal", dest=t.dest if t else None,
                                                                  reasons=reasons, entered=entered_at, due=due,
-                                                                 **common, **extra))
+                                                                 calendar=counted, **common, **extra))
                 self._store_extras(conn, pid, seq, kept, files)  # what was attempted is evidence too
                 self._sql.bump.run(conn, {"b_id": pid, "b_seq": seq, "b_head": digest})
             else:
@@ -675,9 +681,10 @@ class Engine(PanelActions):
                 data.update(clean)
                 if dest != row.state:  # a new stage: its clock starts now
                     entered, entered_at = now, at
-                due = due_at(pathway, dest, data, entered)
+                if dest != row.state or clean:  # nothing else changes a due time (the replay says the same)
+                    due, counted = due_at(pathway, dest, data, entered, self.calendar)
                 digest = self._append(conn, pid, seq, make_entry(kind="transition", dest=dest, entered=entered_at,
-                                                                 due=due, **common))
+                                                                 due=due, calendar=counted, **common))
                 self._store_extras(conn, pid, seq, kept, files)
                 self._sql.move.run(conn, {"b_id": pid, "b_state": dest, "b_seq": seq, "b_head": digest,
                                      "b_data": json.dumps(data), "b_due": due, "b_entered": entered_at})
