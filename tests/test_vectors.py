@@ -26,6 +26,8 @@ ENTRIES = json.loads((VECTORS / "entries.json").read_text(encoding="utf-8"))
 ENTRIES_V2 = json.loads((VECTORS / "entries_v2.json").read_text(encoding="utf-8"))
 #: Version 2 as extended before release: neutral attachment names, a withheld rationale (engine.disclosure).
 ENTRIES_V2D = json.loads((VECTORS / "entries_v2_disclosure.json").read_text(encoding="utf-8"))
+#: Entry format version 3: the calendar each due time was counted on (engine.deadlines).
+ENTRIES_V3 = json.loads((VECTORS / "entries_v3.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("vector", RFC, ids=[v["name"] for v in RFC])
@@ -41,7 +43,8 @@ def test_nfc_is_applied_before_rfc8785() -> None:
     assert canonical_bytes({"\ufb33": 1}) == jcs({"\u05d3\u05bc": 1})
 
 
-@pytest.mark.parametrize("item", ENTRIES["entries"] + ENTRIES_V2["entries"] + ENTRIES_V2D["entries"],
+@pytest.mark.parametrize("item", ENTRIES["entries"] + ENTRIES_V2["entries"] + ENTRIES_V2D["entries"]
+                         + ENTRIES_V3["entries"],
                          ids=lambda i: f"v{i['entry']['v']}-seq{i['entry']['seq']}-{i['entry']['kind']}")
 def test_entry_canonical_bytes_and_hash(item: dict) -> None:
     body, digest = seal(item["entry"])
@@ -63,7 +66,8 @@ def _rebuilt(entry: dict, prev: str) -> dict:
                       **{k: v for k, v in entry.items() if k not in named})
 
 
-@pytest.mark.parametrize("vectors", [ENTRIES, ENTRIES_V2, ENTRIES_V2D], ids=["v1", "v2", "v2-disclosure"])
+@pytest.mark.parametrize("vectors", [ENTRIES, ENTRIES_V2, ENTRIES_V2D, ENTRIES_V3],
+                         ids=["v1", "v2", "v2-disclosure", "v3"])
 def test_vector_chain_is_recomputed_by_the_code_under_test(vectors: dict) -> None:
     """Rebuild each entry with make_entry, chain it with the hashes seal computes, verify it: the golden values."""
     items = vectors["entries"]
@@ -78,6 +82,25 @@ def test_vector_chain_is_recomputed_by_the_code_under_test(vectors: dict) -> Non
     chain = items[0]["entry"]["proposal"]
     # what the walk parses back is the entry as hashed: text NFC-normalised (seq 3's rationale is decomposed)
     assert verify_chain(chain, rows, head=items[-1]["hash"], count=len(items)) == [normalise(i["entry"]) for i in items]
+
+
+def test_v3_calendar_and_due_times_are_re_derived_by_the_code_under_test() -> None:
+    """The vector's calendar hashes as committed, and its due times are what the count gives: a change to either
+    (a calendar's canonical form, the business-day count, the end of an ``until`` day) breaks old entries."""
+    import datetime as dt
+
+    from engine.audit import timestamp
+    from engine.deadlines import count_business_days
+    from pathways.calendar import Calendar
+
+    form = ENTRIES_V3["calendar"]["as_dict"]
+    cal = Calendar(form["time_zone"], form["country"], form["subdivision"], tuple(form["categories"]),
+                   tuple(form["added"]), tuple(form["removed"]))
+    assert cal.as_dict() == form and cal.sha256 == ENTRIES_V3["calendar"]["sha256"]
+    first = ENTRIES_V3["entries"][0]["entry"]
+    due, skipped = count_business_days(dt.datetime.fromisoformat(first["entered"].replace("Z", "+00:00")), 10,
+                                       cal.zone, cal.closed)
+    assert (timestamp(due), skipped) == (first["due"], first["calendar"]["skipped"])
 
 
 def test_text_is_nfc_normalised_before_hashing() -> None:
