@@ -59,7 +59,8 @@ CASES = [
     ("a_version_3_entry_without_its_calendar", 2, lambda e: e.pop("calendar"), "lacks the calendar its due time"),
     ("a_calendar_record_of_another_shape", 1, _set(calendar={"sha256": "0" * 64}), "'calendar' is not {sha256, zone"),
     ("skipped_days_out_of_order", 1, _set(calendar={"sha256": "0" * 64, "zone": "UTC",
-                                                    "skipped": ["2026-03-05", "2026-03-04"]}), "not in order, each once"),
+                                                    "skipped": ["2026-03-05", "2026-03-04"]}),
+     "not in order, each once"),
     ("a_calendar_in_no_time_zone", 1, _set(calendar={"sha256": "0" * 64, "zone": "Mars/Base", "skipped": []}),
      "names a date or a time zone that is not one"),
 ]

@@ -338,9 +338,9 @@ def test_a_refusal_the_rules_would_have_allowed_is_a_finding(world: World) -> No
     for allowed in ({"refused_inputs": ["value"]}, {"v": 1}):
         rows = forged(world.rows[P2], 2, {"kind": "refusal", "reasons": ["no"], **allowed})
         first = world.entry(P2, 1)
-        rows = forged(rows, 2, lambda e: {k: v for k, v in e.items() if k not in ("entered", "due", "calendar")}
-                      if e["v"] == 1 else {**e, "entered": first["at"], "due": first["due"],
-                                           "calendar": first["calendar"]})
+        carried = {"entered": first["at"], "due": first["due"], "calendar": first["calendar"]}
+        rows = forged(rows, 2, lambda e, carried=carried: {k: v for k, v in e.items() if k not in carried}
+                      if e["v"] == 1 else {**e, **carried})
         # (a version 1 entry after newer ones is refused as a downgrade before anything else)
         assert world.finding(P2, rows) == ((3, "entry moves from 'review', but the replay is in 'submitted'")
                                            if "refused_inputs" in allowed else
