@@ -146,7 +146,8 @@ def _engine(ctx: click.Context, *, create: bool = False) -> Engine:
 
     obj = ctx.find_root().obj
     if obj.get("engine") is None:
-        obj["engine"] = Engine(obj["db"], create=create, calendar=_city(ctx).calendar)  # deadlines count on it
+        # deadlines count on the city's calendar, read only when one is set (verify re-derives from the entries)
+        obj["engine"] = Engine(obj["db"], create=create, calendar=lambda: _city(ctx).calendar)
         ctx.call_on_close(obj["engine"].close)
     return obj["engine"]
 

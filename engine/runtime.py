@@ -80,7 +80,8 @@ class Engine(PanelActions):
     (writers) the schema is created if missing, without it (readers) a
     missing database is a usage error and nothing is created. ``clock``
     returns the current time (tests pass a fake one; the audit timestamps
-    come from it). ``calendar`` is the city's (``City.calendar``): business days
+    come from it). ``calendar`` is the city's (``City.calendar``, or a function
+    that reads it when a deadline first needs it): business days
     skip its holidays and closures, ``until`` days end in its zone; without
     one, weekends only, in UTC. Each deadline records the calendar it was
     counted on, so changing it later never changes what earlier entries say.
@@ -92,9 +93,10 @@ class Engine(PanelActions):
     """
 
     def __init__(self, url: str = "sqlite:///pathways.db", *, clock: Callable[[], dt.datetime] = _utcnow,
-                 synchronous: str = "FULL", create: bool = True, calendar: Calendar | None = None) -> None:
+                 synchronous: str = "FULL", create: bool = True,
+                 calendar: Calendar | Callable[[], Calendar] | None = None) -> None:
         self.url = url
-        self.calendar = calendar or WEEKENDS
+        self._calendar = calendar or WEEKENDS
         self.db = st.connect(url, synchronous=synchronous, create=create)
         self.clock = clock
         self._sql = Statements.for_dialect(self.db.dialect)
@@ -104,6 +106,14 @@ class Engine(PanelActions):
         self._reg_lock = threading.Lock()
         self._local = threading.local()
         self._held: list[Any] = []
+
+    @property
+    def calendar(self) -> Calendar:
+        """The city calendar deadlines are counted on; given as a function, read when a deadline first needs it
+        (``verify`` never does: it re-derives every due time from the calendar its entry records)."""
+        if not isinstance(self._calendar, Calendar):
+            self._calendar = self._calendar()
+        return self._calendar
 
     def close(self) -> None:
         for conn in self._held:

@@ -353,3 +353,27 @@ def test_the_bundle_verifier_re_derives_a_holiday_deadline_and_catches_a_forged_
     assert ("line 2: the entry records the stage entered at 2026-12-23T16:00:00.000000Z and due "
             "2026-12-25T16:00:00.000000Z, but the replay gives 2026-12-23T16:00:00.000000Z and "
             "2026-12-29T16:00:00.000000Z") in result.stderr
+
+
+def test_the_cli_counts_on_the_city_file_and_verify_does_not_need_it(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cli import cli
+
+    city = tmp_path / "city.yaml"
+    city.write_text(_city("  country: US\n  subdivision: TX\n  added: [2026-12-23, 2026-12-28]\n"), encoding="utf-8")
+    db = ["--city", str(city), "--db", f"sqlite:///{tmp_path / 'cli.db'}"]
+    runner = CliRunner()
+    assert runner.invoke(cli, [*db, "users", "add", "ana", "--role", "officer"]).exit_code == 0
+    assert runner.invoke(cli, [*db, "publish", str(MINI), "--as", "ana"]).exit_code == 0
+    data = tmp_path / "p.json"
+    data.write_text(json.dumps({"vendor": "Acme", "value": "100"}), encoding="utf-8")
+    assert runner.invoke(cli, [*db, "intake", "mini", "--data", str(data), "--as", "ana"]).exit_code == 0
+    first = json.loads(runner.invoke(cli, [*db, "history", "mini-0001", "--json"]).stdout)[0]
+    assert first["calendar"]["sha256"] == check(city.read_text(encoding="utf-8"), "c")[0].calendar.sha256
+    city.write_text("name: [\n", encoding="utf-8")  # a broken city file: verify reads only the entries
+    result = runner.invoke(cli, [*db, "verify"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, [*db, "advance", "mini-0001", "screen", "--as", "ana"])
+    assert result.exit_code == 1 and "city.yaml:2:1: error: YAML syntax" in result.stderr
+    assert "Traceback" not in result.output
