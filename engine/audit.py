@@ -35,8 +35,10 @@ from .errors import VerificationFailed
 LEAF_PREFIX = b"\x00"
 #: ``prev`` of the first entry of every chain.
 GENESIS = "0" * 64
-#: Format version of an entry (the ``v`` key).
+#: Format version of a proposal entry (the ``v`` key).
 ENTRY_VERSION = 3
+#: Format version of a registry entry: version 3 changed only proposal entries, so the registry stays at 2.
+REGISTRY_VERSION = 2
 REGISTRY = "registry"
 
 
@@ -101,7 +103,7 @@ def make_entry(
     rationale: str | None = None,
     input: dict[str, Any] | None = None,
     attachments: list[dict[str, Any]] | None = None,
-    v: int = ENTRY_VERSION,
+    v: int | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
     """One entry with every DESIGN.md key present (null when not applicable).
@@ -120,10 +122,10 @@ def make_entry(
 
     Version 3 adds ``calendar`` to proposal entries: the record of the calendar their ``due`` was counted on,
     ``{"sha256", "zone", "skipped"}`` (``engine.deadlines``), or null when there is no due time; registry
-    entries are unchanged but for ``v``.
+    entries are unchanged and stay at version 2 (``REGISTRY_VERSION``, the default ``v`` for that chain).
     """
     entry = {
-        "v": v,
+        "v": v if v is not None else REGISTRY_VERSION if chain == REGISTRY else ENTRY_VERSION,
         "proposal": chain,
         "seq": seq,
         "prev": prev,

@@ -164,7 +164,7 @@ class Registry:
         def bad(reason: str) -> VerificationFailed:
             return VerificationFailed(REGISTRY, seq, reason)
 
-        if type(v) is not int or v not in (1, 2, 3) or not isinstance(kind, str) or not isinstance(actor, str):
+        if type(v) is not int or v not in (1, 2) or not isinstance(kind, str) or not isinstance(actor, str):
             raise bad("the entry is malformed: its format version, kind or actor is not one the engine writes")
         for key, types in (("input", (dict, type(None))), ("pathway", (dict, type(None))),
                            ("reasons", (list, type(None)))):

@@ -455,7 +455,7 @@ class Registry:
         kind, actor, v = e.get("kind"), e.get("actor"), e.get("v", 1)
         if not isinstance(e.get("at"), str):
             raise Bad(f"{where}: the entry has no time")
-        if type(v) is not int or v not in (1, 2, 3) or not isinstance(kind, str) or not isinstance(actor, str):
+        if type(v) is not int or v not in (1, 2) or not isinstance(kind, str) or not isinstance(actor, str):
             raise Bad(f"{where}: the entry is malformed: its format version, kind or actor is not one the engine "
                       "writes")
         for key in ("input", "pathway"):
