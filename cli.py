@@ -146,8 +146,8 @@ def _engine(ctx: click.Context, *, create: bool = False) -> Engine:
 
     obj = ctx.find_root().obj
     if obj.get("engine") is None:
-        # deadlines count on the city's calendar, read only when one is set (verify re-derives from the entries)
-        obj["engine"] = Engine(obj["db"], create=create, calendar=lambda: _city(ctx).calendar)
+        # read when a letter or a deadline needs it (verify re-derives due times from the entries alone)
+        obj["engine"] = Engine(obj["db"], create=create, city=lambda: _city(ctx))
         ctx.call_on_close(obj["engine"].close)
     return obj["engine"]
 
@@ -675,6 +675,38 @@ def consensus(ctx: click.Context, proposal_id: str, criteria: tuple[str, ...], r
     """
     _panel_action(as_json, lambda: _engine(ctx).consensus(proposal_id, _pairs(criteria, "--criterion"),
                                                           actor=_actor(actor), rationale=rationale))
+
+
+@cli.command()
+@click.argument("proposal_id", metavar="ID")
+@click.option("-o", "--output", "folder", type=click.Path(file_okay=False), help="Write each letter to this folder.")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True)
+@json_option
+@click.pass_context
+def letters(ctx: click.Context, proposal_id: str, folder: str | None, fmt: str, as_json: bool) -> None:
+    """The letters sent to a proposal's vendor, as recorded (their salted sha256 is in the trail).
+
+    \b
+    Example: pathways letters rfp-bid-0002 -o letters/ --format pdf
+    """
+    found = _engine(ctx).letters(proposal_id)
+    if as_json:
+        _emit([{k: v for k, v in x.items() if k != "html"} for x in found])
+        return
+    if not found:
+        click.echo(f"{proposal_id}: no letters sent")
+        return
+    if folder is None:
+        for x in found:
+            click.echo(x["html"])
+        return
+    from engine.report import render_pdf
+
+    os.makedirs(folder, exist_ok=True)
+    for x in found:
+        target = os.path.join(folder, f"{proposal_id}-{x['seq']:04d}-{x['name']}.{fmt}")
+        _write_output(target, render_pdf(x["html"]) if fmt == "pdf" else x["html"].encode("utf-8"))
+        click.echo(_term(f"{target}  ({x['trigger']}, entry {x['seq']}, salted sha256 {x['salted_sha256']})"))
 
 
 @cli.command()

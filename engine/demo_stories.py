@@ -241,7 +241,10 @@ def rfp_traffic_signals(demo: Demo) -> Iterator[dt.datetime]:
              doc="Written protest decision sent to Crosstown Signal Co.")
     yield from demo.wait_for_clock(pid, "award_pending")  # the clock closes the 10-day protest window
     yield demo.cal.later(business_days=2)
-    demo.act(pid, "award", DAVID, awarded_response=meridian, award_amount="812400",
+    demo.refused(pid, "award", DAVID, awarded_response=meridian, award_amount="812400",  # he recommended it
+                 rationale="Protest window closed; award as noticed.")
+    yield demo.cal.later(hours=2)
+    demo.act(pid, "award", ROBERT, awarded_response=meridian, award_amount="812400",
              rationale="Protest window closed with no protest pending; award as noticed.")
     yield demo.cal.later(business_days=10)
     demo.act(pid, "sign_contract", DAVID, contract_number="CT-2026-0458", contract_signed_on=demo.cal.today(),

@@ -37,14 +37,16 @@ from .admission import admit, follows_parent
 from .audit import GENESIS, Stored, linked, salted_hash
 from .deadlines import legacy_due_at, record_problem, replayed_due
 from .disclosure import ATTACHMENT_SECRET, RATIONALE_SECRET, known_needles, neutral_name, quotes, withheld_reason
+from .duties import Duties
 from .errors import VerificationFailed
 from .evaluation import ACTIONS, Panels
 from .family import Fact, Links
+from .letters import LETTER_SECRET
 from .machines import Compiled
 from .registry import SETTLE, Registry
 
 #: Kinds of entry a proposal chain may hold (the panel actions: ``engine.evaluation``).
-KINDS = ("intake", "transition", "refusal", *ACTIONS)
+KINDS = ("intake", "transition", "refusal", "approval", *ACTIONS)
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
     where: dict[str, int] = {}
     pin: dict[str, Any] = {}
     panels: Panels | None = None
+    duties: Duties | None = None
     links: Links | None = None
     for row in rows:
         seq += 1
@@ -153,6 +156,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                            f"at the registry position it acted under (seq {position})")
             rules_ = compiled.pathway
             panels = Panels(rules_) if rules_.evaluated_in else None
+            duties = Duties(rules_) if rules_.reads_actors else None
             if rules_.responses or rules_.responds_to:
                 links = Links(chain, rules_.id, rules_.responses.pathway if rules_.responses else None,
                               rules_.responses.stages if rules_.responses else ())
@@ -175,6 +179,8 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
         roles = [CLOCK] if actor == CLOCK else registry.roles(actor, position)
         named = None
         seen = _seen(e, pathway, fail)
+        if "letter" in e and kind != "transition":
+            raise fail("a letter is recorded on an entry that decides nothing")
         if kind == "intake":
             from pathways.fields import check_data
 
@@ -206,6 +212,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
             if e.get("from") != state:
                 raise fail(f"entry moves from '{e.get('from')}', but the replay is in '{state}'")
             t = _follows(e, pathway, state, chain, fail)
+            _letter(e, t, secrets, fail)
             assert links is not None
             links.caused.append((seq, e["parent"]))
             if t.dest != state:
@@ -220,6 +227,8 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                               rationale=rationale, updates=inputs, attached=attached)
             reasons = list(admission.reasons)
             t = pathway.transition(state, trigger)
+            if duties is not None and t is not None:
+                reasons += duties.judge(t, actor)
             if t is not None and t.on_parent:
                 reasons = [follows_parent(t)]
             if t is not None and t.names_response:
@@ -232,7 +241,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                                                inputs=admission.updates, rationale=rationale or "",
                                                actor=actor, roles=sorted(roles or ()), now=now,
                                                evaluations=panels.context(state) if panels else None,
-                                               responses=seen)
+                                               responses=seen, actors=duties.context() if duties else None)
                 except (ValueError, ArithmeticError):  # a recorded value that is not of its field's type
                     raise fail("a value recorded on this proposal cannot be read as its field's type, so its "
                                "rules cannot be re-evaluated") from None
@@ -259,17 +268,30 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                     raise fail(f"the clock fired '{trigger}' at {at}, before the stage was due"
                                + (f" ({due})" if due else " (the stage has no deadline)"))
                 assert t is not None
-                if e.get("to") != t.dest:
-                    raise fail(f"'{trigger}' leads from '{state}' to '{t.dest}', but the entry says '{e.get('to')}'")
-                for name, value in admission.updates.items():
-                    data[name], where[name] = value, seq
-                moved = t.dest != state
-                if moved:
-                    state, entered = t.dest, at
-                if moved or admission.updates:  # nothing else changes a due time
-                    due, calendar = _rederived(e, pathway, state, data, entered, fail)
+                last = duties is None or duties.completes(t)
+                if (kind == "approval") == last:
+                    raise fail(f"'{trigger}' needs {t.approvals} distinct approvals; this entry is recorded as "
+                               + ("an approval, but it was the last, which fires it" if last else
+                                  "firing it, but it lacks earlier approvals"))
+                if kind == "approval":
+                    if e.get("to") != state or admission.updates:
+                        raise fail("an approval moves the proposal or sets fields, which only its last one may")
+                else:
+                    if e.get("to") != t.dest:
+                        raise fail(f"'{trigger}' leads from '{state}' to '{t.dest}', but the entry says "
+                                   f"'{e.get('to')}'")
+                    _letter(e, t, secrets, fail)
+                    for name, value in admission.updates.items():
+                        data[name], where[name] = value, seq
+                    moved = t.dest != state
+                    if moved:
+                        state, entered = t.dest, at
+                    if moved or admission.updates:  # nothing else changes a due time
+                        due, calendar = _rederived(e, pathway, state, data, entered, fail)
         if kind == "intake":
             due, calendar = _rederived(e, pathway, state, data, entered, fail)
+        if duties is not None:
+            duties.apply(e)
         if links is not None:
             if seen is not None:
                 links.listed.append((seq, seen))
@@ -291,6 +313,20 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
         raise VerificationFailed(chain, 1, "the chain has no entries")
     return Derived(chain, pin["id"], pin["version"], pin["sha256"], state, data, seq, prev, created, entered,
                    due or None, where, links)
+
+
+def _letter(e: dict[str, Any], t: Any, secrets: Mapping[tuple[int, str], tuple[str, Any]], fail: Callable) -> None:
+    """A transition that sends a letter records it (its kept text must match), and only then."""
+    recorded = e.get("letter")
+    if t.letter is None:
+        if recorded is not None:
+            raise fail(f"the entry records a letter, but '{t.trigger}' sends none")
+        return
+    if not isinstance(recorded, dict) or recorded.get("name") != t.letter:
+        raise fail(f"'{t.trigger}' sends the letter '{t.letter}', but the entry does not record it")
+    text = _kept(e, LETTER_SECRET, {"salted_sha256": recorded.get("salted_sha256")}, secrets, fail, "the letter")
+    if not isinstance(text, str):
+        raise fail("the kept letter is not text")
 
 
 def _seen(e: dict[str, Any], pathway: Any, fail: Callable) -> dict[str, Any] | None:
@@ -436,7 +472,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "from": (str, type(None)), "to": (str, type(None)), "pathway": (dict,), "conditions": (list,),
     "rationale": (str, dict, type(None)), "input": (dict,), "attachments": (list,), "reasons": (list,),
     "registry": (dict, type(None)), "entered": (str,), "due": (str, type(None)), "refused_inputs": (list,),
-    "withheld": (list,), "parent": (dict,), "responses": (dict,), "stage": (str, type(None)), "action": (str,),
+    "withheld": (list,), "letter": (dict,),
+    "parent": (dict,), "responses": (dict,), "stage": (str, type(None)), "action": (str,),
     "calendar": (dict, type(None)),
 }
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")

@@ -19,8 +19,10 @@ from pathways.errors import UsageError
 from . import storage as st
 from .audit import make_entry
 from .deadlines import due_at
+from .disclosure import known_needles, quotes
 from .evaluation import Panels
 from .family import summary
+from .letters import LETTER_SECRET
 from .replay import parse_time
 
 if TYPE_CHECKING:
@@ -75,19 +77,29 @@ def named_problem(kids: list[Child], trigger: str, named: Any) -> str | None:
 
 
 def cascade(engine: Engine, conn: Any, reg: Registry, kids: list[Child], *, parent: dict[str, Any],
-            actor: str, at: str) -> list[dict[str, Any]]:
+            actor: str, at: str, rationale: str | None = None, opportunity: Any = None) -> list[dict[str, Any]]:
     """Fire each response's ``on_parent`` transition for the opportunity's entry ``parent``; returns the moves.
 
     The response's entry names the opportunity's (id, seq, head, trigger,
     named); deadlines restart in the response's new stage as for any move.
     """
     moved = []
+    needles = {k.id: _needles(engine, conn, k.id, k.compiled.pathway, k.row) for k in kids}
     for k in kids:
         pathway = k.compiled.pathway
         chosen = None if parent.get("named") is None else k.id == parent["named"]
         t = pathway.on_parent(k.row.state, parent["trigger"], chosen)
         if t is None:
             continue
+        letter = None
+        if t.letter:
+            letter = engine._compose(conn, k.id, pathway, t, st.cell(k.row.data, dict), parse_time(at), rationale,
+                                     [], k.panels, opportunity)
+            others = [n for kid, ns in needles.items() if kid != k.id for n in ns]
+            leaked = quotes(letter.html, others)
+            if leaked:  # nothing is recorded: the opportunity's step is refused as bad input, whole
+                raise UsageError(f"the letter to {k.id} would quote another respondent's confidential "
+                                 f"{', '.join(leaked)}: write the rationale without it")
         data = st.cell(k.row.data, dict)
         entered_at = at if t.dest != k.row.state else json.loads(k.row.head_body).get("entered", k.row.entered_at)
         if t.dest != k.row.state:  # a new stage: counted on the city's calendar, as any move
@@ -99,13 +111,39 @@ def cascade(engine: Engine, conn: Any, reg: Registry, kids: list[Child], *, pare
         entry = make_entry(chain=k.id, seq=seq, prev=k.row.head, at=at, kind="transition", actor=actor, role=None,
                            trigger=t.trigger, source=k.row.state, dest=t.dest, pathway=pathway.ref, conditions=[],
                            rationale=None, input={}, attachments=[], registry={"seq": reg.seq, "head": reg.head},
-                           entered=entered_at, due=due, calendar=counted, parent=parent)
+                           entered=entered_at, due=due, calendar=counted, parent=parent,
+                           **({"letter": letter.recorded} if letter else {}))
         digest = engine._append(conn, k.id, seq, entry)
+        if letter:
+            engine._store_extras(conn, k.id, seq, {LETTER_SECRET: (letter.salt, letter.html)}, [])
         engine._sql.move.run(conn, {"b_id": k.id, "b_state": t.dest, "b_seq": seq, "b_head": digest,
                                     "b_data": json.dumps(data), "b_due": due, "b_entered": entered_at})
         moved.append({"id": k.id, "trigger": t.trigger, "from": k.row.state, "to": t.dest, "seq": seq,
                       "hash": digest})
     return moved
+
+
+def _needles(engine: Engine, conn: Any, pid: str, pathway: Any, row: Any) -> list[Any]:
+    """A response's confidential values, as patterns: what no letter to another respondent may hold."""
+    data = st.cell(row.data, dict)
+    return known_needles(pathway, engine._secrets(conn, pid), data if isinstance(data, dict) else {}, {})
+
+
+def letter_leak(engine: Engine, conn: Any, reg: Registry, pid: str, letter: Any) -> str | None:
+    """Why a letter to this proposal cannot be sent (it quotes another respondent's confidential value)."""
+    parent = engine._parent(conn, pid)
+    if parent is None:
+        return None
+    siblings = [r[0] for r in conn.execute(select(st.responses.c.child).where(
+        st.responses.c.parent == parent, st.responses.c.child != pid))]
+    others = []
+    for sid in siblings:
+        row = engine._row(conn, sid)
+        others += _needles(engine, conn, sid, engine._pathway_for(conn, row.pathway_id, row.version, row.sha256),
+                           row)
+    leaked = quotes(letter.html, others)
+    return (f"the letter would quote another respondent's confidential {', '.join(leaked)}: write the rationale "
+            "without it") if leaked else None
 
 
 def take_response(engine: Engine, conn: Any, reg: Registry, pathway: Any,

@@ -23,12 +23,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pathways import Pathway, load, loads
 from pathways.calendar import WEEKENDS, Calendar
+from pathways.city import City
+from pathways.city import load as load_city
 from pathways.errors import NotFound, UsageError
 from pathways.fields import FieldProblem, check_data, free_text, one_line_text
 from pathways.model import ADMIN, CLOCK
@@ -49,10 +51,12 @@ from .disclosure import (
     value_needles,
     withheld_reason,
 )
+from .duties import Duties
 from .errors import Conflict, InvalidData, Refused, Tampered, VerificationFailed
 from .evaluation import Panels
 from .evaluation.recording import PanelActions
-from .hotpath import Statements
+from .hotpath import POSITION, Statements
+from .letters import LETTER_SECRET, Letter, compose
 from .machines import Compiled, compile_pathway
 from .registry import PUBLISHER, ROLE_NAME, USER_NAME, Registry
 from .transparency import log as tlog
@@ -80,11 +84,11 @@ class Engine(PanelActions):
     (writers) the schema is created if missing, without it (readers) a
     missing database is a usage error and nothing is created. ``clock``
     returns the current time (tests pass a fake one; the audit timestamps
-    come from it). ``calendar`` is the city's (``City.calendar``, or a function
-    that reads it when a deadline first needs it): business days
-    skip its holidays and closures, ``until`` days end in its zone; without
-    one, weekends only, in UTC. Each deadline records the calendar it was
-    counted on, so changing it later never changes what earlier entries say.
+    come from it). ``calendar`` (by default the given ``city``'s) is what
+    deadlines count on: business days skip its holidays and closures,
+    ``until`` days end in its zone; with neither, weekends only, in UTC. Each
+    deadline records the calendar it was counted on, so changing it later
+    never changes what earlier entries say.
 
     Roles and published versions come from the registry chain's replay, which
     the engine keeps in memory and catches up entry by entry (``_registry_at``):
@@ -94,12 +98,14 @@ class Engine(PanelActions):
 
     def __init__(self, url: str = "sqlite:///pathways.db", *, clock: Callable[[], dt.datetime] = _utcnow,
                  synchronous: str = "FULL", create: bool = True,
-                 calendar: Calendar | Callable[[], Calendar] | None = None) -> None:
+                 city: City | Callable[[], City] | None = None, calendar: Calendar | None = None) -> None:
         self.url = url
-        self._calendar = calendar or WEEKENDS
+        self._calendar = calendar
         self.db = st.connect(url, synchronous=synchronous, create=create)
         self.clock = clock
+        self._city = city
         self._sql = Statements.for_dialect(self.db.dialect)
+        self._sql_position = POSITION
         self._pathways: dict[tuple[str, int, str], Pathway] = {}
         self._compiled: dict[tuple[str, int, str], Compiled] = {}
         self._reg = Registry()
@@ -109,10 +115,11 @@ class Engine(PanelActions):
 
     @property
     def calendar(self) -> Calendar:
-        """The city calendar deadlines are counted on; given as a function, read when a deadline first needs it
-        (``verify`` never does: it re-derives every due time from the calendar its entry records)."""
-        if not isinstance(self._calendar, Calendar):
-            self._calendar = self._calendar()
+        """The calendar deadlines are counted on: the one given, else the given city's, else weekends only in UTC
+        (never the configuration in force by default: a library call does not change deadlines by the folder it
+        runs in). Read when a deadline first needs it; ``verify`` never does (each entry records its own)."""
+        if self._calendar is None:
+            self._calendar = self.city.calendar if self._city is not None else WEEKENDS
         return self._calendar
 
     def close(self) -> None:
@@ -186,18 +193,19 @@ class Engine(PanelActions):
     def _registry_now(self, conn: Any, *, lock: bool = False) -> Registry:
         """The registry at the position the database records now (``lock``: serialise registry writers)."""
         m = st.meta
-        query = select(m.c.key, m.c.value).where(m.c.key.in_(("registry_seq", "registry_head")))
         if lock and self.db.dialect.name == "postgresql":
-            query = query.with_for_update()
-        found = dict(conn.execute(query).all())
-        end = conn.execute(select(func.max(st.audit_log.c.seq)).where(st.audit_log.c.chain == REGISTRY)).scalar()
-        return self._registry_at(conn, found.get("registry_seq"), found.get("registry_head"), end or 0)
+            conn.execute(select(m.c.key).where(m.c.key.in_(("registry_seq", "registry_head"))).with_for_update())
+        # One statement, so one snapshot: under READ COMMITTED two reads could straddle another writer's commit.
+        seq, head, end = conn.execute(select(*self._sql_position)).one()
+        return self._registry_at(conn, seq, head, end or 0)
 
     def _registry(self, conn: Any, kind: str, actor: str, **fields: Any) -> str:
         """Append one event to the registry chain; its position is read (with this transaction's own writes)."""
         m = st.meta
-        found = dict(conn.execute(select(m.c.key, m.c.value).where(
-            m.c.key.in_(("registry_seq", "registry_head")))).all())
+        query = select(m.c.key, m.c.value).where(m.c.key.in_(("registry_seq", "registry_head")))
+        if self.db.dialect.name == "postgresql":  # registry writers one at a time (a refusal needs no other lock)
+            query = query.with_for_update()
+        found = dict(conn.execute(query).all())
         seq = int(found["registry_seq"]) + 1
         entry = make_entry(chain=REGISTRY, seq=seq, prev=found["registry_head"], at=timestamp(self.clock()),
                            kind=kind, actor=actor, **fields)
@@ -636,8 +644,13 @@ class Engine(PanelActions):
             kids = responding.children(self, conn, reg, pid) if pathway.responses else []
             moved: list[dict[str, Any]] = []
             named_bad: list[str] = []
+            approved: dict[str, int] = {}
             seen = responding.seen(kids) if pathway.responses else None
-            panels = Panels.from_entries(pathway, self._bodies(conn, pid)) if pathway.evaluated_in else None
+            bodies = self._bodies(conn, pid) if pathway.evaluated_in or pathway.reads_actors else []
+            panels = Panels.from_entries(pathway, bodies) if pathway.evaluated_in else None
+            duties = Duties.from_entries(pathway, bodies) if pathway.reads_actors else None
+            if duties is not None and t is not None:
+                reasons += duties.judge(t, actor)
             if t is not None and t.on_parent:
                 reasons = [follows_parent(t)]
             elif t is not None and t.names_response and admission.inputs_ok:
@@ -651,7 +664,7 @@ class Engine(PanelActions):
                                            days_in_stage=(now - entered).days, inputs=clean,
                                            rationale=rationale or "", actor=actor, roles=roles or [], now=now,
                                            evaluations=panels.context(row.state) if panels else None,
-                                           responses=seen)
+                                           responses=seen, actors=duties.context() if duties else None)
                 results = compiled.guards.run(t, context)
                 conditions = [r.as_entry() for r in results]
                 reasons += [r.reason() for r in results if not r.result]
@@ -672,10 +685,20 @@ class Engine(PanelActions):
                     salt = new_salt()
                     recorded = {"salted_sha256": salted_hash(rationale, salt)}
                     kept[RATIONALE_SECRET] = (salt, rationale)
+            letter = None
+            if not reasons and t is not None and t.letter:  # what the city says to the vendor, on the record
+                letter = self._compose(conn, pid, pathway, t, {**data, **clean}, now, rationale, bodies, panels)
+                leak = responding.letter_leak(self, conn, reg, pid, letter)
+                if leak:  # the refusal is recorded without the text: it would put the value on this trail too
+                    reasons.append(leak)
+                    recorded, named_bad = None, [*named_bad, "rationale"]
+                else:
+                    kept[LETTER_SECRET] = (letter.salt, letter.html)
             common = dict(chain=pid, seq=seq, prev=row.head, at=at, actor=actor, role=role,
                           trigger=trigger, source=row.state, pathway=pathway.ref, conditions=conditions,
                           rationale=recorded, input=shown, attachments=refs,
-                          registry={"seq": reg.seq, "head": reg.head}, **({"responses": seen} if seen else {}))
+                          registry={"seq": reg.seq, "head": reg.head}, **({"responses": seen} if seen else {}),
+                          **({"letter": letter.recorded} if letter is not None and not reasons else {}))
             if reasons:
                 bad = sorted({*admission.bad_inputs, *named_bad})
                 extra: dict[str, Any] = {"refused_inputs": bad} if bad else {}
@@ -686,6 +709,14 @@ class Engine(PanelActions):
                                                                  calendar=counted, **common, **extra))
                 self._store_extras(conn, pid, seq, kept, files)  # what was attempted is evidence too
                 self._sql.bump.run(conn, {"b_id": pid, "b_seq": seq, "b_head": digest})
+            elif duties is not None and t is not None and not duties.completes(t):
+                # One of several approvals the transition needs: recorded; the proposal stays until the last.
+                dest = row.state
+                digest = self._append(conn, pid, seq, make_entry(kind="approval", dest=dest, entered=entered_at,
+                                                                 due=due, calendar=counted, **common))
+                self._store_extras(conn, pid, seq, kept, files)
+                self._sql.bump.run(conn, {"b_id": pid, "b_seq": seq, "b_head": digest})
+                approved = {"approved": len(duties.approvals.get(trigger, [])) + 1, "of": t.approvals}
             else:
                 dest = compiled.fire(row.state, trigger)
                 data.update(clean)
@@ -700,12 +731,47 @@ class Engine(PanelActions):
                                      "b_data": json.dumps(data), "b_due": due, "b_entered": entered_at})
                 named = clean.get(t.names_response) if t is not None and t.names_response else None
                 moved = responding.cascade(self, conn, reg, kids, actor=actor, at=at, parent={
-                    "id": pid, "seq": seq, "head": digest, "trigger": trigger, "named": named}) if kids else []
+                    "id": pid, "seq": seq, "head": digest, "trigger": trigger, "named": named},
+                    rationale=rationale, opportunity=pathway) if kids else []
         if reasons:
             raise Refused(reasons, seq=seq, hash=digest)
-        out = {"id": pid, "trigger": trigger, "from": row.state, "to": dest, "seq": seq, "hash": digest}
+        out = {"id": pid, "trigger": trigger, "from": row.state, "to": dest, "seq": seq, "hash": digest, **approved}
         if moved:
             out["responses"] = moved
+        return out
+
+    def _compose(self, conn: Any, pid: str, pathway: Pathway, t: Any, data: dict[str, Any], now: dt.datetime,
+                 rationale: str | None, bodies: list[dict[str, Any]], panels: Panels | None,
+                 opportunity: Pathway | None = None) -> Letter:
+        """The letter ``t`` names, with the refusals recorded since the proposal entered its stage."""
+        bodies = bodies or self._bodies(conn, pid)
+        since = next((i for i in range(len(bodies) - 1, -1, -1) if bodies[i].get("kind") in ("intake", "transition")
+                      and bodies[i].get("to") != bodies[i].get("from")), 0)
+        refusals = [r for e in bodies[since:] if e.get("kind") == "refusal" for r in e.get("reasons") or []]
+        if panels is None and pathway.evaluated_in:
+            panels = Panels.from_entries(pathway, bodies)
+        return compose(t.letter, pathway=pathway, t=t, proposal_id=pid, data=data, at=now, rationale=rationale,
+                       refusals=refusals, panels=panels, city=self.city, opportunity=opportunity)
+
+    @property
+    def city(self) -> City:
+        """The city's settings (letters' time zone and name): given, or the configuration in force."""
+        if self._city is None or callable(self._city):
+            self._city = self._city() if callable(self._city) else load_city()
+        return self._city
+
+    def letters(self, proposal_id: str) -> list[dict[str, Any]]:
+        """Every letter recorded for a proposal: its entry, name, salted hash, salt and text."""
+        with st.reading(self.db) as conn:
+            self._row(conn, proposal_id)
+            kept = {s["seq"]: s for s in self._secrets(conn, proposal_id) if s["field"] == LETTER_SECRET}
+            out = []
+            for e in self._bodies(conn, proposal_id):
+                if isinstance(e.get("letter"), dict):
+                    s = kept.get(e["seq"])
+                    out.append({"seq": e["seq"], "at": e["at"], "trigger": e.get("trigger"),
+                                "name": e["letter"]["name"], "salted_sha256": e["letter"]["salted_sha256"],
+                                "salt": s["salt"] if s else None, "html": s["value"] if s else None})
         return out
 
     def _bodies(self, conn: Any, chain: str) -> list[dict[str, Any]]:

@@ -64,7 +64,7 @@ from .celcheck.syntax import (
 )
 from .env import PANEL_FIELDS
 from .fields import MAX_FREE_TEXT, MAX_NAME
-from .model import ADMIN, CLOCK, Pathway, Transition
+from .model import ADMIN, CLOCK, MAX_ACTORS, Pathway, Transition
 
 #: The most steps one evaluation of a guard may take (see the module docstring).
 LIMIT = 100_000
@@ -293,7 +293,9 @@ def value_sizes(pathway: Pathway, transition: Transition) -> dict[str, Size]:
 
     fields = {name: of(name) for name in pathway.fields}
     state = max((len(s) for s in pathway.stages), default=1)
-    proposal = _object({**fields, "id": Size(_ID_LENGTH), "state": Size(state), "days_in_stage": Size()})
+    actors = _object({t: Size(MAX_ACTORS, Size(MAX_NAME)) for t in pathway.triggers()})
+    proposal = _object({**fields, "id": Size(_ID_LENGTH), "state": Size(state), "days_in_stage": Size(),
+                        "actors": actors})
     inputs = _object({**{n: fields[n] for n in transition.updates if n in fields}, "rationale": Size(MAX_FREE_TEXT)})
     roles = [*pathway.roles, ADMIN, CLOCK, "publisher"]
     actor = _object({"name": Size(MAX_NAME), "roles": Size(len(roles), Size(max(map(len, roles))))})

@@ -78,7 +78,9 @@ def guard_env(pathway: Pathway, transition: Transition, loose: frozenset[str] = 
     is unknown, so guards see them as dyn rather than report a cascade.
     """
     fields = {name: DYN if name in loose else FIELD_TYPES[f.type] for name, f in pathway.fields.items()}
-    proposal = ObjectType("proposal", {"id": STRING, "state": STRING, "days_in_stage": INT, **fields})
+    actors = ObjectType("proposal.actors", {trigger: ListType(STRING) for trigger in pathway.triggers()})
+    proposal = ObjectType("proposal", {"id": STRING, "state": STRING, "days_in_stage": INT, "actors": actors,
+                                       **fields})
     limits = ObjectType("pathway.limits", {k: DYN if k in loose else _limit_type(v) for k, v in pathway.limits.items()})
     inputs = {name: fields[name] for name in transition.updates if name in fields}
     return {

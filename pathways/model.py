@@ -21,7 +21,7 @@ CLOCK = "clock"
 ADMIN = "admin"
 
 #: Field names the engine puts on ``proposal`` itself; definitions cannot reuse them.
-RESERVED_FIELDS = frozenset({"id", "state", "days_in_stage"})
+RESERVED_FIELDS = frozenset({"id", "state", "days_in_stage", "actors"})
 
 #: The kinds of pathway tools know and compare against (``rfp`` is the baseline that
 #: reports measure other routes by). A definition may name any other lower-case kind
@@ -32,6 +32,9 @@ KNOWN_KINDS = ("challenge", "pilot", "sandbox", "unsolicited", "rfp")
 #: against them at intake and on every ``--set``, so a guard's worst-case cost
 #: (``pathways.cost``) is known before the definition is published.
 DEFAULT_MAX_ITEMS = 50
+#: ``proposal.actors.<trigger>`` holds at most this many distinct names (the most recent), so guards that
+#: read it stay bounded like any list.
+MAX_ACTORS = 50
 DEFAULT_MAX_LENGTH = {"string": 200, "text": 10_000, "list": 200}  # list: each item
 
 
@@ -181,6 +184,9 @@ class Transition:
     on_parent: str | None = None  # responses: fired by the engine when the opportunity fires this trigger
     chosen: bool | None = None  # with on_parent: only the response the opportunity names (True) or the others
     names_response: str | None = None  # opportunities: the field whose value names one response (the winner)
+    distinct_from: tuple[str, ...] = ()  # separation of duties: not by whoever fired these triggers
+    approvals: int = 1  # distinct people who must fire it; the last one's firing moves the proposal
+    letter: str | None = None  # the letter the vendor gets when it fires (engine.letters)
 
 
 @dataclass(frozen=True)
@@ -218,6 +224,9 @@ class Pathway:
     sealed: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     #: The stages that declare an evaluation, in definition order (read on every transition: computed once).
     evaluated_in: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    #: Whether any rule asks who did what (distinct_from, approvals, proposal.actors): the engine then reads
+    #: the proposal's entries before judging a transition, which other pathways never pay for.
+    reads_actors: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         index = {(src, t.trigger): t for t in self.transitions for src in t.sources}
@@ -226,6 +235,9 @@ class Pathway:
             n for n, f in self.fields.items() if f.confidential or f.sealed_until))
         object.__setattr__(self, "sealed", frozenset(n for n, f in self.fields.items() if f.sealed_until))
         object.__setattr__(self, "evaluated_in", tuple(n for n, s in self.stages.items() if s.evaluation))
+        object.__setattr__(self, "reads_actors", any(
+            t.distinct_from or t.approvals > 1 or any("proposal.actors" in g.check for g in t.guards)
+            for t in self.transitions))
 
     def evaluation(self, stage: str) -> Evaluation | None:
         """The panel evaluation a stage declares, if any."""
@@ -340,6 +352,9 @@ def build(data: dict[str, Any], sha256: str, source: str = "", path: str = "") -
             on_parent=t.get("on_parent"),
             chosen=t.get("chosen"),
             names_response=t.get("names_response"),
+            distinct_from=tuple(t.get("distinct_from", ())),
+            approvals=t.get("approvals", 1),
+            letter=t.get("letter"),
         )
         for t in data["transitions"]
     )

@@ -106,4 +106,33 @@ def check_evaluations(p: Pathway, doc: Document) -> None:
                                 f"{hint(role, list(p.roles))}")
 
 
-RULES = (check_opportunity, check_response, check_evaluations)
+def check_duties(p: Pathway, doc: Document) -> None:
+    """Separation of duties names real triggers; approvals gather a decision, not values."""
+    triggers = p.triggers()
+    for i, t in enumerate(p.transitions):
+        for j, name in enumerate(t.distinct_from):
+            if name not in triggers:
+                doc.problem(_t(i, "distinct_from", j), f"distinct_from '{name}' is not a trigger of this pathway"
+                            f"{hint(name, list(triggers))}")
+        if t.approvals > 1 and t.updates:
+            doc.problem(_t(i, "approvals"), f"'{t.trigger}' needs {t.approvals} approvals, so it cannot also set "
+                        "fields (each approver would approve other values): record them in a step before it")
+        if (t.distinct_from or t.approvals > 1) and t.on_parent:
+            doc.problem(_t(i, "on_parent"), f"'{t.trigger}' is fired by the engine for the opportunity; put "
+                        "distinct_from and approvals on the opportunity's transition")
+
+
+def check_letters(p: Pathway, doc: Document) -> None:
+    """A letter a transition names must be one the engine ships (templates/letters/)."""
+    from .resources import templates
+
+    folder = templates().joinpath("letters")
+    for i, t in enumerate(p.transitions):
+        if t.letter and not folder.joinpath(f"{t.letter}.html.j2").is_file():
+            shipped = sorted(x.name.removesuffix(".html.j2") for x in folder.iterdir()
+                             if x.name.endswith(".html.j2") and not x.name.startswith("_"))
+            doc.problem(_t(i, "letter"), f"no letter template '{t.letter}' (letters: {', '.join(shipped)})"
+                        f"{hint(t.letter, shipped)}")
+
+
+RULES = (check_opportunity, check_response, check_evaluations, check_duties, check_letters)

@@ -154,7 +154,7 @@ CLOCK = "clock"  # the built-in actor that fires deadline triggers
 ADMIN = "admin"
 PUBLISHER = "publisher"
 PANEL = ("assign", "declare", "score", "consensus")  # an evaluation panel's actions (engine/evaluation/)
-KINDS = ("intake", "transition", "refusal") + PANEL
+KINDS = ("intake", "transition", "refusal", "approval") + PANEL
 UTC = datetime.timezone(datetime.timedelta(0))  # not datetime.UTC: that needs Python 3.11
 
 
@@ -719,6 +719,7 @@ class Replay:
         self.data = {}
         self.version, self.last_at, self.last_position = 1, "", 0
         self.panels = {}  # stage -> {"assigned": set, "declared": {name: conflict}}
+        self.fired, self.approvals = {}, {}  # trigger -> who fired it; this stage visit's approvals
 
     def roles_for(self, stage, t):
         """Who may fire ``t`` from ``stage``: its roles, and the clock when the stage's deadline names it."""
@@ -906,8 +907,17 @@ class Replay:
             here = sorted(s_t[1] for s_t in self.index if s_t[0] == state) or ["none: the stage is final"]
             raise Bad(f"{where}: {trigger!r} cannot be fired from stage {state!r} (from there: {', '.join(here)}): "
                       "the rules do not allow this step")
-        if e.get("to") != t["to"]:
+        approval = e.get("kind") == "approval"
+        if e.get("to") != (state if approval else t["to"]):
             raise Bad(f"{where}: {trigger!r} leads from {state!r} to {t['to']!r}, but the entry says {e.get('to')!r}")
+        actor = e.get("actor")
+        for earlier in t.get("distinct_from", []):  # separation of duties
+            if actor in self.fired.get(earlier, ()):
+                raise Bad(f"{where}: {actor!r} fired {earlier!r} on this proposal, so may not fire {trigger!r}")
+        gathered = self.approvals.setdefault(trigger, [])
+        if actor in gathered or (len(gathered) + 1 >= t.get("approvals", 1)) == approval:
+            raise Bad(f"{where}: {trigger!r} needs {t.get('approvals', 1)} distinct approvals; this entry does not "
+                      "fit the approvals recorded before it")
         self.check_actor(e, where, position, t)
         self.check_requirements(e, where, t)
         whens = t.get("when", [])
@@ -921,9 +931,16 @@ class Replay:
             if c.get("result") is not True or c.get("error"):
                 raise Bad(f"{where}: {trigger!r} was recorded as done with a failed condition: {w['check']!r} is "
                           f"recorded as {c.get('result')!r}")
+        if approval:
+            gathered.append(actor)
+            return
+        self.fired.setdefault(trigger, set()).update([*gathered, actor])
         self.data.update(e.get("input", {}))
         if t["to"] != state:
             self.stage, self.entered = t["to"], e["at"]
+            self.approvals = {}
+        else:
+            self.approvals.pop(trigger, None)
 
     def check_actor(self, e, where, position, t):
         """The actor held an allowed role at the entry's registry position; ``role`` is the one the engine picks."""
@@ -1003,6 +1020,9 @@ def salted(entry):
     hidden = entry.get("rationale")
     if isinstance(hidden, dict) and isinstance(hidden.get("salted_sha256"), str):
         out[":rationale"] = hidden["salted_sha256"]
+    letter = entry.get("letter")  # the letter the vendor was sent (engine/letters.py)
+    if isinstance(letter, dict) and isinstance(letter.get("salted_sha256"), str):
+        out[":letter"] = letter["salted_sha256"]
     for i, a in enumerate(entry.get("attachments") or [], 1):
         original = a.get("original") if isinstance(a, dict) else None
         if isinstance(original, dict) and isinstance(original.get("salted_sha256"), str):

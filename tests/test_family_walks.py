@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from test_opportunities import STAFF, Clock, opened, published_rfp, score_all, submit
 
-from engine import Engine
+from engine import Engine, Refused
 from pathways import load
 
 DEFS = Path(__file__).resolve().parent.parent / "definitions"
@@ -59,8 +59,10 @@ def test_rfp_to_closed_awards_one_bid_rejects_one_and_the_other_loses(e: Engine)
               attachments=[_doc(e)])
     e.clock.days(11)
     e.advance(rid, "close_protest_window", actor="maria")
-    e.advance(rid, "award", actor="david", rationale="as noticed",
-              updates={"awarded_response": bids[0], "award_amount": "410000"})
+    award = {"awarded_response": bids[0], "award_amount": "410000"}
+    with pytest.raises(Refused, match="separation of duties"):  # david recommended it
+        e.advance(rid, "award", actor="david", rationale="as noticed", updates=award)
+    e.advance(rid, "award", actor="robert", rationale="as noticed", updates=award)
     e.advance(rid, "sign_contract", actor="david", attachments=[_doc(e)],
               updates={"contract_number": "CT-1", "contract_signed_on": e.clock.now.date().isoformat()})
     e.advance(rid, "close_out", actor="maria", rationale="file complete")
@@ -108,8 +110,6 @@ def test_bids_racing_the_opening_are_either_opened_with_the_rest_or_refused(e: E
     """Bids submitted while the opening fires: each lands before it (and is opened with the others) or after
     it (refused, recorded); none is left sealed in 'received', and the whole database verifies."""
     import threading
-
-    from engine import Refused
 
     rid = published_rfp(e, e.clock)
     e.clock.days(14)

@@ -25,7 +25,8 @@ DEFS = ROOT / "definitions"
 
 STAFF = {"maria": ["procurement_officer"], "david": ["purchasing_director"], "hannah": ["legal"],
          "clerk": ["bid_clerk"], "li": ["evaluator"], "raj": ["evaluator"], "kwame": ["evaluator"],
-         "nina": ["evaluator"], "chair": ["panel_chair"], "sofia": ["department_sponsor"]}
+         "nina": ["evaluator"], "chair": ["panel_chair"], "sofia": ["department_sponsor"],
+         "robert": ["city_manager"]}
 
 BIDS = [("Acme Transit Software LLC", "410000.00", "Cloud dispatch in 90 days", "unit price 41.00"),
         ("Zenith Mobility Partners", "385000", "On-premise, 120 days", "unit price 38.50"),
@@ -360,3 +361,25 @@ def test_the_replay_catches_a_forged_shortlist_whose_panel_was_not_complete(scor
     failed = [r for r in e.verify(raise_on_failure=False) if r.error]
     assert [(r.chain, r.error.seq) for r in failed] == [(pid, forged["seq"])]
     assert "recorded rule results are not what the rules give" in failed[0].error.reason
+
+
+def test_bundles_of_an_opportunity_and_its_bids_verify_on_their_own(world, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from engine.export import export
+
+    e, clock, _ = world
+    rid, bids, _ = opened(e, clock)
+    e.assign(rid, ["li", "kwame"], actor="maria")
+    score_all(e, bids[0], {"li": ("80", "70", "90")})
+    e.declare(bids[0], actor="kwame", conflict=True, statement="consulted for the bidder")
+    for pid, public in ((rid, True), (bids[0], False), (bids[0], True)):
+        bundle = export(e, pid, tmp_path / f"{pid}-{public}", public=public)
+        done = subprocess.run([sys.executable, "-I", str(bundle.folder / "verify.py"), str(bundle.folder)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"ok: {pid}:" in done.stdout
+    text = "".join(p.read_text(encoding="utf-8", errors="replace") for p in (tmp_path / f"{bids[0]}-True").rglob("*")
+                   if p.is_file())
+    assert "unit price 41.00" not in text and "410000" not in text  # sealed then, confidential still: withheld
