@@ -25,7 +25,7 @@ def test_a_letter_on_rejection_holds_the_rationale_and_no_other_vendors_data(wor
     (letter,) = e.letters(bids[1])
     html = letter["html"]
     assert letter["name"] == "declined" and "The bid bond is missing." in html and "Zenith Mobility Partners" in html
-    for vendor, price, tech, details in (BIDS[0], BIDS[2]):  # the other bids: not their names, not their values
+    for vendor, _price, tech, details in (BIDS[0], BIDS[2]):  # the other bids: not their names, not their values
         assert vendor not in html and details not in html and tech not in html
     entry = e.history(bids[1])[-1]
     assert entry["letter"] == {"name": "declined", "salted_sha256": letter["salted_sha256"]}
