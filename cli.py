@@ -146,7 +146,8 @@ def _engine(ctx: click.Context, *, create: bool = False) -> Engine:
 
     obj = ctx.find_root().obj
     if obj.get("engine") is None:
-        obj["engine"] = Engine(obj["db"], create=create, city=lambda: _city(ctx))  # read when a letter needs it
+        # read when a letter or a deadline needs it (verify re-derives due times from the entries alone)
+        obj["engine"] = Engine(obj["db"], create=create, city=lambda: _city(ctx))
         ctx.call_on_close(obj["engine"].close)
     return obj["engine"]
 
@@ -245,15 +246,15 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
     for raw in paths:
         city = Path(raw) / CITY_FILE if Path(raw).is_dir() else Path(raw)
         if city.name == CITY_FILE and city.is_file():  # the city's settings: checked as such, not as a pathway
-            found = check_city(city.read_text(encoding="utf-8", errors="replace"), str(city))[1]
+            settings, found = check_city(city.read_text(encoding="utf-8", errors="replace"), str(city))
             problems.extend(found)
-            cities.append(city)
+            cities.append((city, settings))
             if not Path(raw).is_dir():
                 continue
         try:
             files = expand([raw])
         except UsageError as error:
-            if not cities or cities[-1].parent != Path(raw):
+            if not cities or cities[-1][0].parent != Path(raw):
                 unusable(raw, error)
             continue
         for path in files:
@@ -274,9 +275,9 @@ def validate(paths: tuple[str, ...], as_json: bool) -> None:
             if pathway is not None:
                 click.echo(f"ok  {path}  ({pathway.id} v{pathway.version}, {len(pathway.stages)} stages, "
                            f"sha256 {pathway.sha256[:12]})")
-        for city in cities:
-            if not any(p.path == str(city) and p.severity == "error" for p in problems):
-                click.echo(f"ok  {city}  (the city's settings)")
+        for city, settings in cities:
+            if settings is not None:  # the calendar's sha256 is what each deadline's entry records
+                click.echo(f"ok  {city}  (the city's settings; calendar sha256 {settings.calendar.sha256[:12]})")
     warnings = len(problems) - len(errors)
     if not as_json:
         click.echo(f"{len(results) + len(cities)} file(s): {len(errors)} error(s), {warnings} warning(s)", err=True)

@@ -42,8 +42,10 @@ from .errors import VerificationFailed
 LEAF_PREFIX = b"\x00"
 #: ``prev`` of the first entry of every chain.
 GENESIS = "0" * 64
-#: Format version of an entry (the ``v`` key): 3 adds ``data`` (see ``make_entry``).
+#: Format version of a proposal entry (the ``v`` key): 3 adds ``data`` and ``calendar`` (see ``make_entry``).
 ENTRY_VERSION = 3
+#: Format version of a registry entry: version 3 changed only proposal entries, so the registry stays at 2.
+REGISTRY_VERSION = 2
 #: Format versions a verifier accepts (older entries keep verifying as they are).
 VERSIONS = (1, 2, 3)
 #: The ``audit_secrets`` field holding the salt of a chain's data digests (its value is null).
@@ -127,7 +129,7 @@ def make_entry(
     rationale: str | None = None,
     input: dict[str, Any] | None = None,
     attachments: list[dict[str, Any]] | None = None,
-    v: int = ENTRY_VERSION,
+    v: int | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
     """One entry with every DESIGN.md key present (null when not applicable).
@@ -147,10 +149,13 @@ def make_entry(
     Version 3 adds, on proposal entries, ``data``: ``{"salted_sha256": data_digest(data after the entry,
     the chain's salt)}``. An entry that does not change the data (a refusal, a transition recording
     nothing) carries the digest of the entry before it; the first version 3 entry of a chain keeps the
-    salt as ``:data`` in ``audit_secrets``. Registry entries are unchanged in version 3.
+    salt as ``:data`` in ``audit_secrets``. It also adds ``calendar``: the record of the calendar the
+    entry's ``due`` was counted on, ``{"sha256", "zone", "skipped"}`` (``engine.deadlines``), or null when
+    there is no due time. Registry entries are unchanged and stay at version 2 (``REGISTRY_VERSION``, the
+    default ``v`` for that chain).
     """
     entry = {
-        "v": v,
+        "v": v if v is not None else REGISTRY_VERSION if chain == REGISTRY else ENTRY_VERSION,
         "proposal": chain,
         "seq": seq,
         "prev": prev,

@@ -37,7 +37,7 @@ from pathways.model import CLOCK
 
 from .admission import admit, follows_parent
 from .audit import DATA_SECRET, GENESIS, VERSIONS, Stored, data_digest, linked, salted_hash
-from .deadlines import due_at
+from .deadlines import legacy_due_at, record_problem, replayed_due
 from .disclosure import ATTACHMENT_SECRET, RATIONALE_SECRET, known_needles, neutral_name, quotes, withheld_reason
 from .duties import Duties
 from .errors import VerificationFailed
@@ -117,6 +117,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
     prev, seq, version, last_at, last_position = GENESIS, 0, 1, "", 0
     compiled: Compiled | None = None
     state = entered = due = created = ""
+    calendar: dict[str, Any] | None = None  # the record of the calendar ``due`` was counted on (version 3)
     data: dict[str, Any] = {}
     where: dict[str, int] = {}
     pin: dict[str, Any] = {}
@@ -225,7 +226,7 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
             fired.add(e["parent"]["trigger"])
             if t.dest != state:
                 state, entered = t.dest, at
-                due = due_at(pathway, state, data, parse_time(entered)) or ""
+                due, calendar = _rederived(e, pathway, state, data, entered, fail)
         else:
             if e.get("from") != state:
                 raise fail(f"entry moves from '{e.get('from')}', but the replay is in '{state}'")
@@ -296,9 +297,9 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                     if moved:
                         state, entered = t.dest, at
                     if moved or admission.updates:  # nothing else changes a due time
-                        due = due_at(pathway, state, data, parse_time(entered)) or ""
+                        due, calendar = _rederived(e, pathway, state, data, entered, fail)
         if kind == "intake":
-            due = due_at(pathway, state, data, parse_time(entered)) or ""
+            due, calendar = _rederived(e, pathway, state, data, entered, fail)
         if duties is not None:
             duties.apply(e)
         if links is not None:
@@ -317,6 +318,9 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                        f"but the replay gives {entered} and {due or None}")
         if v >= 3:
             salt, digest = _data_digest(e, data, changed, salt, digest, secrets, fail)
+        if v >= 3 and e.get("calendar") != calendar:
+            raise fail(f"the entry records its due time as counted on calendar {e.get('calendar')}, but the stage's "
+                       f"due time was counted on {calendar}")
     if seq == 0:
         raise VerificationFailed(chain, 1, "the chain has no entries")
     return Derived(chain, pin["id"], pin["version"], pin["sha256"], state, data, seq, prev, created, entered,
@@ -429,6 +433,21 @@ def _data_digest(e: dict[str, Any], data: Mapping[str, Any], changed: bool, salt
     return salt, recorded
 
 
+def _rederived(e: dict[str, Any], pathway: Any, state: str, data: dict[str, Any], entered: str,
+               fail: Callable) -> tuple[str, dict[str, Any] | None]:
+    """The due time of the stage the entry leaves the proposal in, and the calendar record it carries.
+
+    Version 3: from the entry's own calendar record (zone, closed days skipped), never today's calendar, so
+    a calendar edited later leaves old entries as they were. Before it: weekends only, in UTC.
+    """
+    if e["v"] < 3:
+        return legacy_due_at(pathway, state, data, parse_time(entered)) or "", None
+    due, problem = replayed_due(pathway, state, data, parse_time(entered), e.get("calendar"))
+    if problem:
+        raise fail(problem)
+    return due or "", e.get("calendar")
+
+
 def _kept(e: dict[str, Any], name: str, hashed: Any, secrets: Mapping[tuple[int, str], tuple[str, Any]],
           fail: Callable, what: str) -> Any:
     """The kept value behind a salted hash of the entry (it must be there and match)."""
@@ -502,6 +521,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "registry": (dict, type(None)), "entered": (str,), "due": (str, type(None)), "refused_inputs": (list,),
     "withheld": (list,), "letter": (dict,),
     "parent": (dict,), "responses": (dict,), "stage": (str, type(None)), "action": (str,), "data": (dict,),
+    "calendar": (dict, type(None)),
 }
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
@@ -536,6 +556,11 @@ def malformed(e: dict[str, Any]) -> str | None:
         return "a version 2 entry lacks its registry position, stage entry time or due time"
     if e["v"] >= 3 and not (set(e["data"]) == {"salted_sha256"} and isinstance(e["data"]["salted_sha256"], str)):
         return "a version 3 entry lacks the salted digest of the proposal's data"
+    if e["v"] >= 3 and e.get("seq", 0) >= 1 and "calendar" not in e:
+        return "a version 3 entry lacks the calendar its due time was counted on"
+    problem = record_problem(e.get("calendar"))
+    if problem:
+        return problem
     for key in ("conditions", "attachments"):
         if not all(isinstance(x, dict) for x in e[key]):
             return f"'{key}' holds something other than objects"

@@ -106,12 +106,16 @@ def cascade(engine: Engine, conn: Any, reg: Registry, kids: list[Child], *, pare
                                  f"{', '.join(leaked)}: write the rationale without it")
         data = st.cell(k.row.data, dict)
         entered_at = at if t.dest != k.row.state else json.loads(k.row.head_body).get("entered", k.row.entered_at)
-        due = due_at(pathway, t.dest, data, parse_time(entered_at))
+        if t.dest != k.row.state:  # a new stage: counted on the city's calendar, as any move
+            due, counted = due_at(pathway, t.dest, data, parse_time(entered_at), engine.calendar)
+        else:  # a self-loop carries the stage's due time and the calendar it was counted on (as the replay does)
+            last = json.loads(k.row.head_body)
+            due, counted = last.get("due", k.row.due_at), last.get("calendar")
         seq = k.row.seq + 1
         entry = make_entry(chain=k.id, seq=seq, prev=k.row.head, at=at, kind="transition", actor=actor, role=None,
                            trigger=t.trigger, source=k.row.state, dest=t.dest, pathway=pathway.ref, conditions=[],
                            rationale=None, input={}, attachments=[], registry={"seq": reg.seq, "head": reg.head},
-                           entered=entered_at, due=due, parent=parent,
+                           entered=entered_at, due=due, calendar=counted, parent=parent,
                            data=engine._data_entry(conn, k.row, seq, data, False),
                            **({"letter": letter.recorded} if letter else {}))
         digest = engine._append(conn, k.id, seq, entry)
@@ -181,7 +185,7 @@ def take_response(engine: Engine, conn: Any, reg: Registry, pathway: Any, parent
                       f"it is in {', '.join(opp.responses.stages)})"
                       + (f" [{opp.responses.cite}]" if opp.responses.cite else ""))
         return None, reason, position
-    _, due = engine._checked(row, opp, reg)
+    _, due, _counted = engine._checked(row, opp, reg)
     deadline = opp.stages[row.state].deadline
     t = opp.transition(row.state, deadline.fires) if deadline and deadline.fires else None
     if due and at >= due and t is not None and t.dest != row.state:  # the opening time has come: it is closed

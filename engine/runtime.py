@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from pathways import Pathway, load, loads
+from pathways.calendar import WEEKENDS, Calendar
 from pathways.city import City
 from pathways.city import load as load_city
 from pathways.errors import NotFound, UsageError
@@ -104,7 +105,11 @@ class Engine(PanelActions):
     (writers) the schema is created if missing, without it (readers) a
     missing database is a usage error and nothing is created. ``clock``
     returns the current time (tests pass a fake one; the audit timestamps
-    come from it).
+    come from it). ``calendar`` (by default the given ``city``'s) is what
+    deadlines count on: business days skip its holidays and closures,
+    ``until`` days end in its zone; with neither, weekends only, in UTC. Each
+    deadline records the calendar it was counted on, so changing it later
+    never changes what earlier entries say.
 
     Roles and published versions come from the registry chain's replay, which
     the engine keeps in memory and catches up entry by entry (``_registry_at``):
@@ -114,8 +119,9 @@ class Engine(PanelActions):
 
     def __init__(self, url: str = "sqlite:///pathways.db", *, clock: Callable[[], dt.datetime] = _utcnow,
                  synchronous: str = "FULL", create: bool = True,
-                 city: City | Callable[[], City] | None = None) -> None:
+                 city: City | Callable[[], City] | None = None, calendar: Calendar | None = None) -> None:
         self.url = url
+        self._calendar = calendar
         self.db = st.connect(url, synchronous=synchronous, create=create)
         self.clock = clock
         self._city = city
@@ -127,6 +133,15 @@ class Engine(PanelActions):
         self._reg_lock = threading.Lock()
         self._local = threading.local()
         self._held: list[Any] = []
+
+    @property
+    def calendar(self) -> Calendar:
+        """The calendar deadlines are counted on: the one given, else the given city's, else weekends only in UTC
+        (never the configuration in force by default: a library call does not change deadlines by the folder it
+        runs in). Read when a deadline first needs it; ``verify`` never does (each entry records its own)."""
+        if self._calendar is None:
+            self._calendar = self.city.calendar if self._city is not None else WEEKENDS
+        return self._calendar
 
     def close(self) -> None:
         for conn in self._held:
@@ -534,12 +549,13 @@ class Engine(PanelActions):
                 refs, named = recorded_attachments(files)
                 kept.update(named)
                 at = timestamp(now)
-                due = due_at(pathway, pathway.initial, clean, now)
+                due, counted = due_at(pathway, pathway.initial, clean, now, self.calendar)
                 salt = kept[DATA_SECRET] = (new_salt(), None)
                 entry = make_entry(chain=pid, seq=1, prev=GENESIS, at=at, kind="intake", actor=actor,
                                    dest=pathway.initial, pathway=pathway.ref, input=shown,
                                    attachments=refs, registry={"seq": reg.seq, "head": reg.head},
-                                   entered=at, due=due, data={"salted_sha256": data_digest(clean, salt[0])},
+                                   entered=at, due=due, calendar=counted,
+                                   data={"salted_sha256": data_digest(clean, salt[0])},
                                    **({"parent": family} if family else {}))
                 digest = self._append(conn, pid, 1, entry)
                 self._store_extras(conn, pid, 1, kept, files)
@@ -601,20 +617,21 @@ class Engine(PanelActions):
         return self._registry_at(conn, row.registry_seq, row.registry_head, row.registry_end or 0)
 
     def _checked(self, row: Any, pathway: Pathway, reg: Registry,
-                 data: Mapping[str, Any] | None = None) -> tuple[str, str | None]:
-        """The proposal row against its chain's last entry; returns (stage entered at, due) as the chain says.
+                 data: Mapping[str, Any] | None = None) -> tuple[str, str | None, dict[str, Any] | None]:
+        """The proposal row against its chain's last entry; returns (stage entered at, due, the calendar the due
+        was counted on) as the chain says.
 
         One primary-key read and one parse per transition: a stage, a seq, a
         head or a pin edited in the table (to move a proposal without an
         entry, or run it under other rules) is refused here, before anything
         is written, and so is a last entry that breaks the rules on its face
         (``admission.static_problem``). Entry version 1 did not record the
-        dates: the row's are used. From version 3 the cached data (``data``:
-        the row's, parsed) must hash (``audit.data_digest``, about 10 µs) to
-        the digest the last entry records, since guards are judged on it;
-        before, only ``verify`` can see edited data. The digest is left on
-        the row (``row.data_digest``, None before version 3) for
-        ``_data_entry``.
+        dates: the row's are used; before version 3 no calendar was recorded.
+        From version 3 the cached data (``data``: the row's, parsed) must
+        hash (``audit.data_digest``, about 10 µs) to the digest the last
+        entry records, since guards are judged on it; before, only
+        ``verify`` can see edited data. The digest is left on the row
+        (``row.data_digest``, None before version 3) for ``_data_entry``.
         """
         body = row.head_body
         if body is None or row.head_hash != row.head or leaf_hash(bytes(body)) != row.head:
@@ -637,10 +654,10 @@ class Engine(PanelActions):
             raise Tampered(f"{row.id}'s last entry (seq {row.seq}) breaks its rules: {problem}")
         row.data_digest = None
         if last.get("v", 1) < 2:
-            return row.entered_at, row.due_at
+            return row.entered_at, row.due_at, None
         if last["v"] >= 3:
             row.data_digest = self._digest_checked(row, last, row_data(row) if data is None else data)
-        return last["entered"], last["due"]
+        return last["entered"], last["due"], last.get("calendar")
 
     @staticmethod
     def _digest_checked(row: Any, last: dict[str, Any], data: Mapping[str, Any]) -> str:
@@ -685,7 +702,7 @@ class Engine(PanelActions):
             compiled = self._compiled_for(conn, reg, row.pathway_id, row.version, row.sha256)
             pathway = compiled.pathway
             data = row_data(row)
-            entered_at, due = self._checked(row, pathway, reg, data)
+            entered_at, due, counted = self._checked(row, pathway, reg, data)
             at = timestamp(now)
             if clock and (due is None or at < due):
                 return None  # the cached due time said due, the chain says not yet: the clock does not fire
@@ -762,14 +779,14 @@ class Engine(PanelActions):
                 digest = self._append(conn, pid, seq, make_entry(kind="refusal", dest=t.dest if t else None,
                                                                  reasons=reasons, entered=entered_at, due=due,
                                                                  data=self._data_entry(conn, row, seq, data, False),
-                                                                 **common, **extra))
+                                                                 calendar=counted, **common, **extra))
                 self._store_extras(conn, pid, seq, kept, files)  # what was attempted is evidence too
                 self._sql.bump.run(conn, {"b_id": pid, "b_seq": seq, "b_head": digest})
             elif duties is not None and t is not None and not duties.completes(t):
                 # One of several approvals the transition needs: recorded; the proposal stays until the last.
                 dest = row.state
                 digest = self._append(conn, pid, seq, make_entry(
-                    kind="approval", dest=dest, entered=entered_at, due=due,
+                    kind="approval", dest=dest, entered=entered_at, due=due, calendar=counted,
                     data=self._data_entry(conn, row, seq, data, False), **common))
                 self._store_extras(conn, pid, seq, kept, files)
                 self._sql.bump.run(conn, {"b_id": pid, "b_seq": seq, "b_head": digest})
@@ -779,9 +796,10 @@ class Engine(PanelActions):
                 data.update(clean)
                 if dest != row.state:  # a new stage: its clock starts now
                     entered, entered_at = now, at
-                due = due_at(pathway, dest, data, entered)
+                if dest != row.state or clean:  # nothing else changes a due time (the replay says the same)
+                    due, counted = due_at(pathway, dest, data, entered, self.calendar)
                 digest = self._append(conn, pid, seq, make_entry(
-                    kind="transition", dest=dest, entered=entered_at, due=due,
+                    kind="transition", dest=dest, entered=entered_at, due=due, calendar=counted,
                     data=self._data_entry(conn, row, seq, data, bool(clean)), **common))
                 self._store_extras(conn, pid, seq, kept, files)
                 self._sql.move.run(conn, {"b_id": pid, "b_state": dest, "b_seq": seq, "b_head": digest,

@@ -135,6 +135,9 @@ def check_deadlines(p: Pathway, doc: Document) -> None:
                 dates = [n for n, f in p.fields.items() if f.type == "date"]
                 doc.problem(path + ("until",), f"deadline 'until: {d.until}' must name a date field"
                             f"{hint(d.until, dates)}")
+        if d.at != "end" and d.until is None:
+            doc.problem(path + ("at",), f"'at: {d.at}' says when in the day an 'until' deadline falls due; "
+                        "this deadline has no 'until'")
         if d.fires and p.transition(name, d.fires) is None:
             here = [t.trigger for t in p.leaving(name)]
             doc.problem(path + ("on_expiry",), f"on_expiry '{d.on_expiry}' is neither escalate, notify nor a "

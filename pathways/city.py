@@ -1,4 +1,4 @@
-"""The city's own settings, in one file: ``city.yaml`` (name, time zone, currency).
+"""The city's own settings, in one file: ``city.yaml`` (name, time zone, currency, calendar).
 
 Settings that belong to the city and not to a pathway live here, read and
 validated like a definition (located problems, the same safe YAML reader),
@@ -8,11 +8,12 @@ folder (beside the definitions), else the shipped default (the demo's Austin);
 ``pathways validate`` checks a ``city.yaml`` it finds in a folder as a city
 file, not as a pathway. ``open_data`` (optional) makes the city an
 OCDS publisher: publisher name and URI, base URI, licence and ocid prefix
-(:class:`OpenData`). Later blocks
-(calendar and holidays, the transparency log's origin, the mail
-sender) are added here as they are built; a value from this file that
-decides something on the record will have the file's sha256 recorded with
-it (``City.sha256``), as pathways have theirs.
+(:class:`OpenData`). The optional ``calendar:`` block (holidays and city
+closures, ``pathways/calendar.py``) decides deadlines: its own sha256 is
+recorded with each deadline it sets. Later blocks (the transparency log's
+origin, the mail sender) are added here as they are built; a value from this
+file that decides something on the record has a sha256 recorded with it, as
+pathways have theirs.
 
 The chain and every ``--json`` shape keep canonical strings and UTC; only
 text for people is localised (``display.py``).
@@ -28,6 +29,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import calendar as _calendar
+from .calendar import Calendar
 from .canonical import canonical_bytes, sha256_hex
 from .errors import DefinitionError, Problem, UsageError
 from .structure import hint
@@ -37,7 +40,7 @@ FILE_NAME = "city.yaml"
 DEFAULT = "city.default.yaml"  # shipped with the package (the demo's Austin)
 ENV = "PATHWAYS_CITY"
 KEYS = ("name", "time_zone", "currency")
-OPTIONAL = ("open_data",)
+OPTIONAL = ("open_data", "calendar")
 OPEN_DATA_KEYS = ("publisher", "base_uri", "license", "ocid_prefix")
 PUBLISHER_KEYS = ("name", "uri")
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -75,6 +78,8 @@ class City:
     path: str
     #: The ``open_data`` block, or None when the file has none (``pathways ocds`` then says what to add).
     open_data: OpenData | None = None
+    #: Holidays and closures for business days; without a ``calendar:`` block, weekends only (in the city's zone).
+    calendar: Calendar = _calendar.WEEKENDS
 
     @property
     def zone(self) -> ZoneInfo:
@@ -92,7 +97,7 @@ def check(text: str, path: str) -> tuple[City | None, list[Problem]]:
         return None, sorted(doc.problems)
     for key in data:
         if key not in KEYS + OPTIONAL:
-            doc.key_problem((key,), f"unknown key '{key}' in the city file{hint(str(key), list(KEYS + OPTIONAL))}; "
+            doc.key_problem((key,), f"unknown key '{key}' in the city file{hint(str(key), [*KEYS, *OPTIONAL])}; "
                             f"known keys: {', '.join(KEYS + OPTIONAL)}")
     for key in KEYS:
         if key not in data:
@@ -111,11 +116,15 @@ def check(text: str, path: str) -> tuple[City | None, list[Problem]]:
     if isinstance(currency, str) and not _CURRENCY.fullmatch(currency):
         doc.problem(("currency",), f"'{currency}' is not an ISO 4217 code; write three capital letters, e.g. USD")
     open_data = _open_data(doc, data["open_data"]) if "open_data" in data else None
+    zoned = isinstance(zone, str) and not any(p.severity == "error" for p in doc.problems)
+    calendar = _calendar.Calendar(zone) if zoned else None
+    if "calendar" in data:
+        calendar = _calendar.check(doc, data["calendar"], zone if zoned else "UTC")
     problems = sorted(doc.problems)
-    if any(p.severity == "error" for p in problems):
+    if any(p.severity == "error" for p in problems) or calendar is None:
         return None, problems
     return City(data["name"], data["time_zone"], data["currency"], sha256_hex(canonical_bytes(data)), path,
-                open_data), problems
+                open_data, calendar), problems
 
 
 def _url(doc: Any, path: tuple[str, ...], value: Any, example: str) -> str | None:

@@ -90,6 +90,8 @@ class Deadline:
     business_days: int | None = None
     calendar_days: int | None = None
     until: str | None = None
+    #: With ``until``: due at the ``start`` or the ``end`` (default) of that day, in the city's time zone.
+    at: str = "end"
     on_expiry: str = "escalate"
     cite: str = ""
 
@@ -104,7 +106,7 @@ class Deadline:
         elif self.calendar_days:
             span = f"{self.calendar_days} calendar days"
         else:
-            span = f"until the proposal's {self.until}"
+            span = f"until the {self.at} of the proposal's {self.until}"
         return f"{span}, then {self.on_expiry}"
 
 

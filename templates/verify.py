@@ -46,6 +46,13 @@ Checked, stopping at the first problem:
    - entry version 3 records ``data``, the salted digest of the proposal's
      whole data after the entry; an entry that changes no field (a refusal,
      a transition that records nothing) carries the digest before it;
+   - entry version 3 records with the due time the calendar it was counted
+     on (``calendar: {sha256, zone, skipped}``): business days skip weekends
+     and exactly the closed days listed in ``skipped``, counted on local dates
+     in ``zone`` at the local time of day the stage was entered; ``until`` a
+     date falls due at the start or end (``at``) of that day in ``zone``. The
+     due time is re-derived from that record alone (whether the listed days
+     are the city's holidays is the calendar's, whose sha256 is recorded);
 
 3. ``secrets.json`` (private bundles): each confidential value and its salt
    reproduce the ``salted_sha256`` its entry carries:
@@ -115,7 +122,9 @@ Limits, said plainly:
   them (comments included) and needs a YAML parser to compare: run
   ``pathways validate`` on it and compare the sha256 it prints.
 - A deadline ``until`` a confidential date cannot be computed from a public
-  bundle: the due time the entry records is taken as is there.
+  bundle: the due time the entry records is taken as is there. So is one
+  whose time zone this Python has no data for (``zoneinfo`` needs the
+  system's time zone files or the ``tzdata`` package).
 - ``report.html`` is a rendering for reading, not part of the record.
 
 Usage: ``python3 -I verify.py DIR [--key NAME+KEYID+KEY]``; with ``--key``
@@ -138,6 +147,7 @@ import re
 import stat
 import sys
 import unicodedata
+import zoneinfo
 
 LEAF_PREFIX = b"\x00"  # RFC 6962 section 2.1: leaf hashes are prefixed with 0x00
 GENESIS = "0" * 64  # prev of the first entry
@@ -553,7 +563,7 @@ TYPES = {"kind": (str,), "actor": (str,), "at": (str,), "role": (str, type(None)
          "from": (str, type(None)), "to": (str, type(None)), "pathway": (dict,), "conditions": (list,),
          "rationale": (str, dict, type(None)), "input": (dict,), "attachments": (list,), "reasons": (list,),
          "registry": (dict, type(None)), "entered": (str,), "due": (str, type(None)), "refused_inputs": (list,),
-         "data": (dict,)}
+         "data": (dict,), "calendar": (dict, type(None))}
 #: The secrets.json field of the salt of a chain's data digests (entry version 3).
 DATA_SALT = ":data"
 
@@ -576,6 +586,13 @@ def malformed(e):
             return f"'{key}' holds something other than objects"
     if e["v"] >= 3 and e.get("proposal") != "registry" and not data_digest(e):
         return "a version 3 entry lacks the salted digest of the proposal's data"
+    record = e.get("calendar")
+    if e["v"] >= 3 and e.get("proposal") != "registry" and "calendar" not in e:
+        return "a version 3 entry lacks the calendar its due time was counted on"
+    if record is not None and not (set(record) == {"sha256", "zone", "skipped"} and isinstance(record["zone"], str)
+                                   and isinstance(record["skipped"], list)
+                                   and all(isinstance(d, str) for d in record["skipped"])):
+        return "'calendar' is not {sha256, zone, skipped}"
     return None
 
 
@@ -627,6 +644,40 @@ def due_at(deadline, data, entered):
         day = datetime.date.fromisoformat(value) + datetime.timedelta(days=1)
         return timestamp(datetime.datetime(day.year, day.month, day.day, tzinfo=UTC))
     except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def calendar_due(deadline, data, entered, record):
+    """Entry version 3: the due time the entry's calendar record gives, as the engine counts it, and the
+    closed days the count passes over (("", []) for no deadline; None when this bundle cannot tell)."""
+    if not isinstance(deadline, dict):
+        return "", []
+    try:
+        zone = UTC if record is None else zoneinfo.ZoneInfo(record["zone"])
+        closed = set() if record is None else {datetime.date.fromisoformat(d) for d in record["skipped"]}
+        business, calendar = deadline.get("business_days"), deadline.get("calendar_days")
+        if business:
+            local, left, passed = entered.astimezone(zone), int(business), []
+            if left > 100000:
+                return None
+            day = local.date()
+            while left > 0:
+                day += datetime.timedelta(days=1)
+                if day.weekday() >= 5:
+                    continue
+                if day in closed:
+                    passed.append(day.isoformat())
+                else:
+                    left -= 1
+            return timestamp(local + datetime.timedelta(days=(day - local.date()).days)), passed
+        if calendar:
+            return timestamp(entered + datetime.timedelta(days=int(calendar))), []
+        value = data.get(deadline.get("until") or "") if isinstance(deadline.get("until") or "", str) else None
+        if not value:
+            return "", []
+        day = datetime.date.fromisoformat(value) + datetime.timedelta(days=0 if deadline.get("at") == "start" else 1)
+        return timestamp(datetime.datetime(day.year, day.month, day.day, tzinfo=zone)), []
+    except (TypeError, ValueError, KeyError, OverflowError, zoneinfo.ZoneInfoNotFoundError):
         return None
 
 
@@ -682,6 +733,7 @@ class Replay:
         self.rules, self.index, self.pin = None, {}, None
         self.stage = self.entered = ""
         self.due = ""  # None: this bundle cannot compute it
+        self.calendar = None  # the calendar record the due time was counted on (entry version 3)
         self.data = {}
         self.version, self.last_at, self.last_position = 1, "", 0
         self.panels = {}  # stage -> {"assigned": set, "declared": {name: conflict}}
@@ -732,6 +784,7 @@ class Replay:
         self.version, self.last_at, self.last_position = v, e["at"], position
         if not isinstance(e.get("input", {}), dict):
             raise Bad(f"{where}: the entry's input is not an object")
+        before = self.stage
         if n == 1:
             self.intake(e, where, position)
         elif kind == "intake":
@@ -743,6 +796,11 @@ class Replay:
         else:
             self.step(e, where, position)
         stage = self.rules["stages"].get(self.stage, {})
+        if v >= 3:
+            self.counted(e, where, stage, kind == "intake" or kind == "transition" and (
+                self.stage != before or bool(e.get("input"))))
+            self.carried(e, where, kind)
+            return
         due = due_at(stage.get("deadline"), self.data, parse_time(self.entered, where))
         if v >= 2:
             if due is None:
@@ -751,12 +809,38 @@ class Replay:
                 raise Bad(f"{where}: the entry records the stage entered at {e.get('entered')} and due "
                           f"{e.get('due')}, but the replay gives {self.entered} and {due or None}")
         self.due = due
-        if v >= 3:
-            carried = kind not in ("intake", "transition") or (kind == "transition" and not e.get("input"))
-            if carried and self.digest is not None and data_digest(e) != self.digest:
-                raise Bad(f"{where}: the entry changes no field, but its digest of the proposal's data is not the "
-                          "one the entry before records")
-            self.digest = data_digest(e)
+
+    def carried(self, e, where, kind):
+        """Entry version 3: an entry that changes no field carries the data digest of the entry before it."""
+        carried = kind not in ("intake", "transition") or (kind == "transition" and not e.get("input"))
+        if carried and self.digest is not None and data_digest(e) != self.digest:
+            raise Bad(f"{where}: the entry changes no field, but its digest of the proposal's data is not the "
+                      "one the entry before records")
+        self.digest = data_digest(e)
+
+    def counted(self, e, where, stage, recount):
+        """Entry version 3: a due time set by this entry is the one its own calendar record gives; one carried
+        over (a refusal, a step that changes neither stage nor data) keeps the record it was counted on."""
+        record = e.get("calendar")
+        if recount:
+            found = calendar_due(stage.get("deadline"), self.data, parse_time(self.entered, where), record)
+            due, passed = found if found is not None else (e.get("due") or "", record["skipped"] if record else [])
+            if (record is None) != (due == ""):
+                raise Bad(f"{where}: the entry records {'no calendar' if record is None else 'a calendar'} for "
+                          f"{'a due time' if due else 'a stage with no due time'}")
+            if record is not None and passed != record.get("skipped"):
+                raise Bad(f"{where}: the entry records {record.get('skipped')} as the closed days its deadline "
+                          f"skips, but counting on them passes over {passed}")
+            self.calendar = record
+        else:
+            due = self.due if self.due is not None else e.get("due") or ""
+            if record != self.calendar:
+                raise Bad(f"{where}: the entry records its due time as counted on calendar {record}, but it was "
+                          f"counted on {self.calendar}")
+        if e.get("entered") != self.entered or (e.get("due") or "") != (due or ""):
+            raise Bad(f"{where}: the entry records the stage entered at {e.get('entered')} and due "
+                      f"{e.get('due')}, but the replay gives {self.entered} and {due or None}")
+        self.due = due
 
     def intake(self, e, where, position):
         pin = e["pathway"]

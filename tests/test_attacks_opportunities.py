@@ -376,6 +376,7 @@ def test_a_forged_cascade_naming_an_opportunity_entry_that_does_not_exist_is_a_f
         at=at,
         entered=at,
         due=None,
+        calendar=None,  # entry version 3: no due time, no calendar record
         conditions=[],
         input={},
         rationale=None,

@@ -121,6 +121,16 @@ CASES = [
          "changes no field, but its digest of the proposal's data is not the one the entry before records"),
     Case("data_digest_stripped_from_a_v3_entry", "approved",
          on_entry(4, lambda e: e.pop("data")), 4, "lacks the salted digest of the proposal's data"),
+    Case("due_moved_off_its_recorded_calendar", "approved", on_entry(1, _set(due="2026-03-17T09:00:00.000001Z")), 1,
+         "and due 2026-03-17T09:00:00.000001Z, but the replay gives"),
+    Case("a_skipped_day_the_count_never_passes", "approved",
+         on_entry(1, lambda e: e["calendar"].update(skipped=["2026-03-07"])), 1,
+         "as the closed days its deadline skips, but counting on them passes over []"),
+    Case("calendar_record_dropped_from_a_due", "approved", on_entry(2, _set(calendar=None)), 2,
+         "records no calendar for a due time"),
+    Case("calendar_recorded_for_a_final_stage", "declined",
+         on_entry(3, _set(calendar={"sha256": "0" * 64, "zone": "UTC", "skipped": []})), 3,
+         "records a calendar for a stage with no due time"),
 ]
 
 

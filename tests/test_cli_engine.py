@@ -34,7 +34,8 @@ def _intake(runner: CliRunner, db: list[str], tmp_path: Path) -> str:
 
 ENTRY_KEYS = {"v", "proposal", "seq", "prev", "at", "kind", "actor", "role", "trigger", "from", "to", "pathway",
               "conditions", "rationale", "input", "attachments", "hash",
-              "registry", "entered", "due", "data"}  # entry versions 2 and 3
+              "registry", "entered", "due",  # entry version 2
+              "data", "calendar"}  # entry version 3
 
 
 def _json(runner: CliRunner, args: list[str], code: int = 0) -> object:

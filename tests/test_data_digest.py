@@ -42,6 +42,7 @@ def as_version_2(path: Path, pid: str) -> None:
     for seq, body in rows:
         e = json.loads(body)
         e.pop("data")
+        e.pop("calendar", None)  # version 3's other addition
         e.update(v=2, prev=prev)
         sealed, prev = seal(e)
         c.execute("UPDATE audit_log SET body=?, hash=? WHERE chain=? AND seq=?", (sealed, prev, pid, seq))
@@ -49,6 +50,7 @@ def as_version_2(path: Path, pid: str) -> None:
     c.execute("DELETE FROM audit_secrets WHERE chain=? AND field=?", (pid, DATA_SECRET))
     c.execute("DELETE FROM log_leaves")  # the transparency log would (rightly) see the rewrite
     c.execute("DELETE FROM log_nodes")
+    c.execute("DELETE FROM log_tiles")
     c.execute("DELETE FROM meta WHERE key='log'")
     c.close()
 

@@ -52,8 +52,9 @@ CASES = [
     ("a_time_that_is_not_a_time", 2, _set(at="yesterday"), "'at' is not a time as the engine writes it"),
     ("inputs_as_a_list", 2, _set(input=["value", "1"]), "'input' holds a list"),
     ("an_unknown_format_version", 2, _set(v=4), "format version 4 is not one this engine knows"),
-    ("a_downgrade_to_version_1", 3, lambda e: [e.pop(k) for k in ("registry", "entered", "due")] and
-     e.update(v=1), "format version 1, older than the entry before it"),
+    ("a_downgrade_to_version_1", 3,
+     lambda e: [e.pop(k) for k in ("registry", "entered", "due", "calendar", "data")] and e.update(v=1),
+     "format version 1, older than the entry before it"),
     ("attachments_that_are_not_objects", 2, _set(attachments=["x.pdf"]), "'attachments' holds something other"),
     ("a_version_2_entry_without_its_dates", 2, lambda e: e.pop("entered"), "lacks its registry position"),
     ("a_version_3_entry_without_its_data_digest", 2, lambda e: e.pop("data"), "lacks the salted digest"),
@@ -62,6 +63,13 @@ CASES = [
     ("a_downgrade_to_version_2", 3, _set(v=2), "format version 2, older than the entry before it"),
     ("a_data_digest_that_is_not_the_data", 3, lambda e: e["data"].update(salted_sha256="0" * 64),
      "digest of the proposal's data is not that of the data its entries give"),
+    ("a_version_3_entry_without_its_calendar", 2, lambda e: e.pop("calendar"), "lacks the calendar its due time"),
+    ("a_calendar_record_of_another_shape", 1, _set(calendar={"sha256": "0" * 64}), "'calendar' is not {sha256, zone"),
+    ("skipped_days_out_of_order", 1, _set(calendar={"sha256": "0" * 64, "zone": "UTC",
+                                                    "skipped": ["2026-03-05", "2026-03-04"]}),
+     "not in order, each once"),
+    ("a_calendar_in_no_time_zone", 1, _set(calendar={"sha256": "0" * 64, "zone": "Mars/Base", "skipped": []}),
+     "names a date or a time zone that is not one"),
 ]
 
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import MINI, MINI_DATA, FakeClock
 
 from engine import Engine, Refused
-from engine.audit import DATA_SECRET, REGISTRY, Stored, salted_hash, seal
+from engine.audit import DATA_SECRET, ENTRY_VERSION, REGISTRY, Stored, salted_hash, seal
 from engine.errors import VerificationFailed
 from engine.machines import Compiled, compile_pathway
 from engine.registry import Registry
@@ -352,13 +352,15 @@ def test_a_refusal_the_rules_would_have_allowed_is_a_finding(world: World) -> No
     assert world.finding(P1, screen) == (2, "a refusal of 'screen' that the rules would have allowed")
     for allowed in ({"refused_inputs": ["value"]}, {"v": 1}):
         rows = forged(world.rows[P2], 2, {"kind": "refusal", "reasons": ["no"], **allowed})
-        rows = forged(rows, 2, lambda e: {k: v for k, v in e.items() if k not in ("entered", "due")}
-                      if e["v"] == 1 else {**e, "entered": world.entry(P2, 1)["at"], "due": world.entry(P2, 1)["due"]})
-        # (a version 1 entry after version 2 ones is refused as a downgrade before anything else)
+        first = world.entry(P2, 1)
+        carried = {"entered": first["at"], "due": first["due"], "calendar": first["calendar"]}
+        rows = forged(rows, 2, lambda e, carried=carried: {k: v for k, v in e.items() if k not in carried}
+                      if e["v"] == 1 else {**e, **carried})
+        # (a version 1 entry after newer ones is refused as a downgrade before anything else)
         assert world.finding(P2, rows) == ((3, "entry moves from 'review', but the replay is in 'submitted'")
                                            if "refused_inputs" in allowed else
                                            (2, "the entry is in format version 1, older than the entry before it "
-                                               "(3)"))
+                                               f"({ENTRY_VERSION})"))
 
 
 @pytest.mark.parametrize("reasons", [[], "drop"])

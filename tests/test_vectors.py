@@ -28,6 +28,9 @@ ENTRIES_V2 = json.loads((VECTORS / "entries_v2.json").read_text(encoding="utf-8"
 ENTRIES_V2D = json.loads((VECTORS / "entries_v2_disclosure.json").read_text(encoding="utf-8"))
 #: Version 3: every proposal entry carries the salted digest of the proposal's data after it.
 ENTRIES_V3 = json.loads((VECTORS / "entries_v3.json").read_text(encoding="utf-8"))
+#: Version 3 too: the calendar each due time was counted on (engine.deadlines). Each vector file pins one of
+#: version 3's two additions; an entry the engine writes carries both.
+ENTRIES_V3C = json.loads((VECTORS / "entries_v3_calendar.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("vector", RFC, ids=[v["name"] for v in RFC])
@@ -44,7 +47,7 @@ def test_nfc_is_applied_before_rfc8785() -> None:
 
 
 @pytest.mark.parametrize("item", ENTRIES["entries"] + ENTRIES_V2["entries"] + ENTRIES_V2D["entries"]
-                         + ENTRIES_V3["entries"],
+                         + ENTRIES_V3["entries"] + ENTRIES_V3C["entries"],
                          ids=lambda i: f"v{i['entry']['v']}-seq{i['entry']['seq']}-{i['entry']['kind']}")
 def test_entry_canonical_bytes_and_hash(item: dict) -> None:
     body, digest = seal(item["entry"])
@@ -66,8 +69,8 @@ def _rebuilt(entry: dict, prev: str) -> dict:
                       **{k: v for k, v in entry.items() if k not in named})
 
 
-@pytest.mark.parametrize("vectors", [ENTRIES, ENTRIES_V2, ENTRIES_V2D, ENTRIES_V3],
-                         ids=["v1", "v2", "v2-disclosure", "v3"])
+@pytest.mark.parametrize("vectors", [ENTRIES, ENTRIES_V2, ENTRIES_V2D, ENTRIES_V3, ENTRIES_V3C],
+                         ids=["v1", "v2", "v2-disclosure", "v3", "v3-calendar"])
 def test_vector_chain_is_recomputed_by_the_code_under_test(vectors: dict) -> None:
     """Rebuild each entry with make_entry, chain it with the hashes seal computes, verify it: the golden values."""
     items = vectors["entries"]
@@ -152,6 +155,25 @@ def test_disclosure_vector_secrets_reproduce_the_salted_hashes() -> None:
               (2, ":rationale"): second["rationale"]["salted_sha256"]}
     for s in ENTRIES_V2D["secrets"]:
         assert salted_hash(s["value"], s["salt"]) == hashed[(s["seq"], s["field"])]
+
+
+def test_v3_calendar_and_due_times_are_re_derived_by_the_code_under_test() -> None:
+    """The vector's calendar hashes as committed, and its due times are what the count gives: a change to either
+    (a calendar's canonical form, the business-day count, the end of an ``until`` day) breaks old entries."""
+    import datetime as dt
+
+    from engine.audit import timestamp
+    from engine.deadlines import count_business_days
+    from pathways.calendar import Calendar
+
+    form = ENTRIES_V3C["calendar"]["as_dict"]
+    cal = Calendar(form["time_zone"], form["country"], form["subdivision"], tuple(form["categories"]),
+                   tuple(form["added"]), tuple(form["removed"]))
+    assert cal.as_dict() == form and cal.sha256 == ENTRIES_V3C["calendar"]["sha256"]
+    first = ENTRIES_V3C["entries"][0]["entry"]
+    due, skipped = count_business_days(dt.datetime.fromisoformat(first["entered"].replace("Z", "+00:00")), 10,
+                                       cal.zone, cal.closed)
+    assert (timestamp(due), skipped) == (first["due"], first["calendar"]["skipped"])
 
 
 def test_v3_data_digests_reproduce_from_the_data_each_entry_leaves() -> None:

@@ -98,7 +98,7 @@ class PanelActions:
                 targets = [(row, pathway)]
             planned = []
             for r, rules in targets:
-                entered_at, due = self._checked(r, rules, reg)
+                entered_at, due, counted = self._checked(r, rules, reg)
                 panels = Panels.from_entries(rules, self._bodies(conn, r.id))
                 target = panels.target(r.state, stage)
                 reasons, role = panels.judge(action, state=r.state, stage=target, actor=actor, roles=reg.roles(actor),
@@ -111,10 +111,11 @@ class PanelActions:
                     recorded.pop(quoted, None)
                     said = None if quoted == "rationale" else said
                     refused_inputs.append(quoted)
-                planned.append((r, rules, target, reasons, role, recorded, refused_inputs, entered_at, due, said))
+                planned.append((r, rules, target, reasons, role, recorded, refused_inputs, entered_at, due, said,
+                                counted))
             refuse_all = any(p[3] for p in planned)
             at = timestamp(now)
-            for r, rules, target, reasons, role, recorded, refused_inputs, entered_at, due, said in planned:
+            for r, rules, target, reasons, role, recorded, refused_inputs, entered_at, due, said, counted in planned:
                 if refuse_all and not reasons:
                     continue  # all or nothing: the others are neither made nor refused
                 seq = r.seq + 1
@@ -128,7 +129,8 @@ class PanelActions:
                                    dest=None if reasons else r.state, pathway=rules.ref, conditions=[],
                                    rationale=said, input=recorded, attachments=[],
                                    registry={"seq": reg.seq, "head": reg.head}, entered=entered_at, due=due,
-                                   data=self._data_entry(conn, r, seq, None, False), **extra)
+                                   data=self._data_entry(conn, r, seq, None, False),
+                                   calendar=counted, **extra)  # a panel action carries the stage's due time
                 digest = self._append(conn, r.id, seq, entry)
                 self._sql.bump.run(conn, {"b_id": r.id, "b_seq": seq, "b_head": digest})
                 if reasons:
