@@ -14,7 +14,16 @@ the same guarantee from :func:`md_escape`, which neutralises Markdown syntax
 as well as HTML.
 
 A *public* report withholds confidential values (and says which, and under
-which rule); entries keep only the salted hashes the engine recorded.
+which rule); entries keep only the salted hashes the engine recorded. An
+entry whose hashed bytes quote a kept value (recorded before staff text was
+checked) is shown, and carried in a public bundle, by its hash alone, marked
+redacted with the reason (``engine.redaction``); a public field's value that
+quotes one is shown as withheld.
+
+For people, amounts are shown as ``$12,000.50`` (the city's currency) and
+times in the city's time zone to the minute (``pathways.display``); the HTML
+keeps each canonical UTC time in its ``<time datetime>``. The trail, the
+manifest and the other machine files keep canonical strings and UTC.
 """
 
 from __future__ import annotations
@@ -30,12 +39,25 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, FunctionLoader, StrictUndefined
 from markupsafe import Markup
 
+from pathways import display
+from pathways.city import City
+from pathways.city import load as load_city
 from pathways.errors import UsageError
 from pathways.model import CLOCK, Pathway
 from pathways.resources import templates
 
 from .audit import timestamp
-from .disclosure import ATTACHMENT_SECRET, RATIONALE_SECRET, Needle, check, needles
+from .disclosure import (
+    ATTACHMENT_SECRET,
+    FREE_TEXT_TYPES,
+    INPUT_TEXT,
+    RATIONALE_SECRET,
+    Needle,
+    check,
+    needles,
+    quotes,
+)
+from .redaction import redacted_line, unpublishable
 
 if TYPE_CHECKING:
     from .runtime import Engine
@@ -112,7 +134,8 @@ def environment() -> Environment:
     """The one template environment: package resources, autoescape on, missing values fail."""
     env = Environment(loader=FunctionLoader(_template_source), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(md=md_escape, css_string=css_string, duration=duration, text=value_text)
+    env.filters.update(md=md_escape, css_string=css_string, duration=duration, text=value_text,
+                       local=display.local_time)
     return env
 
 
@@ -240,6 +263,9 @@ class Event:
     reasons: list[str]
     hash: str
     prev: str
+    #: Why the whole entry is left out of this public version ("" when it is shown); then only seq, hash and
+    #: prev are known here.
+    redacted: str = ""
 
 
 @dataclass(frozen=True)
@@ -272,6 +298,26 @@ class Report:
     secrets: list[dict[str, Any]] = field(repr=False)
     #: A public report's disclosure needles (every kept value and salt as a pattern; never rendered).
     needles: list[Needle] = field(default_factory=list, repr=False)
+    #: The city whose time zone and currency the report is shown in.
+    city: City | None = field(default=None, repr=False)
+    #: ``{seq: reason}`` of the entries a public version shows by their hash alone.
+    redactions: dict[int, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def zone(self) -> Any:
+        """The time zone times are shown in (UTC when no city is given)."""
+        return self.city.zone if self.city is not None else dt.UTC
+
+    @property
+    def lines(self) -> list[bytes]:
+        """What ``trail.jsonl`` carries: each entry's stored bytes, or the line standing for a redacted one."""
+        return [redacted_line(self.proposal["id"], e["seq"], entry_hash, e["prev"], self.redactions[e["seq"]])
+                if e["seq"] in self.redactions else body
+                for e, body, entry_hash in zip(self.entries, self.bodies, self.hashes, strict=True)]
+
+    @property
+    def hashes(self) -> list[str]:
+        return [ev.hash for ev in self.events]
 
     @property
     def longest_stay(self) -> float:
@@ -299,8 +345,32 @@ def withheld_rule(pathway: Pathway, name: str) -> str:
             + (f" ({f.description})" if f.description else ""))
 
 
-def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool = False) -> Report:
-    """Gather a proposal's record from the engine and shape it for the templates."""
+def _withheld_note(e: Mapping[str, Any], what: str) -> str:
+    """How staff text withheld at record time is shown (it quoted a confidential value, named, not shown)."""
+    quoted = next((w.get("quotes") for w in e.get("withheld") or [] if w.get("what") == what), [])
+    return f"[withheld: it quotes a confidential value ({', '.join(quoted)})]"
+
+
+def field_text(pathway: Pathway, name: str, value: Any, city: City | None) -> str:
+    """A field's value for people: amounts as ``$12,000.50`` in the city's currency, the rest as ``value_text``."""
+    f = pathway.fields.get(name)
+    if f is not None and f.type == "money" and isinstance(value, (str, int)) and not isinstance(value, bool):
+        return display.money(value, city.currency if city is not None else "USD")
+    return value_text(value)
+
+
+def _redacted_event(row: Any, e: Mapping[str, Any], why: str) -> Event:
+    """A redacted entry as the report shows it: its seq, hash and prev, and why; nothing of its content."""
+    return Event(seq=e["seq"], at="", kind="redacted", actor="", role="", trigger="", source="", dest="",
+                 refused=False, conditions=[], rationale="", inputs=[], attachments=[], reasons=[], hash=row.hash,
+                 prev=e.get("prev", ""), redacted=why)
+
+
+def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool = False,
+                 city: City | None = None) -> Report:
+    """Gather a proposal's record from the engine and shape it for the templates (``city``: whose time zone
+    and currency to show; the one in force, ``pathways.city.load()``, by default)."""
+    city = city if city is not None else load_city()
     record = engine.record(proposal_id)  # one snapshot: the data, the trail and the secrets agree
     shown, rows, pathway = record.shown, record.entries, record.pathway
     now = engine.clock()
@@ -308,25 +378,33 @@ def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool
     secrets = [] if public else record.secrets
     values = {(s["seq"], s["field"]): s["value"] for s in secrets}
     kept = {a["sha256"] for e in entries for a in e.get("attachments", [])}
+    found = report_needles(pathway, record.secrets, entries, shown["data"]) if public else []
+    redactions = unpublishable(entries, [bytes(r.body) for r in rows], found) if public else {}
     events: list[Event] = []
     withheld: dict[str, list[int]] = {}
     for row, e in zip(rows, entries, strict=True):
+        if e["seq"] in redactions:
+            events.append(_redacted_event(row, e, redactions[e["seq"]]))
+            continue
         inputs = []
         for name, value in (e.get("input") or {}).items():
             desc = pathway.fields[name].description if name in pathway.fields else ""
             if isinstance(value, dict) and "salted_sha256" in value:
                 salted = value["salted_sha256"]
-                if public:
+                clear = field_text(pathway, name, values.get((e["seq"], name)), city)
+                if name not in pathway.confidential:  # staff text withheld when recorded: it quoted a value
+                    note = _withheld_note(e, f"{INPUT_TEXT}{name}")
+                    inputs.append(Shown(name, note if public else f"{clear} {note}", False, False, salted, desc))
+                elif public:
                     withheld.setdefault(name, []).append(e["seq"])
                     inputs.append(Shown(name, "withheld", True, True, salted, desc))
                 else:
-                    inputs.append(Shown(name, value_text(values.get((e["seq"], name))), True, False, salted, desc))
+                    inputs.append(Shown(name, clear, True, False, salted, desc))
             else:
-                inputs.append(Shown(name, value_text(value), description=desc))
+                inputs.append(Shown(name, field_text(pathway, name, value, city), description=desc))
         rationale = e.get("rationale") or ""
         if isinstance(rationale, dict):  # withheld: it quotes a confidential value (kept, like one)
-            quoted = next((w.get("quotes") for w in e.get("withheld") or [] if w.get("what") == "rationale"), [])
-            note = f"[withheld: it quotes a confidential value ({', '.join(quoted)})]"
+            note = _withheld_note(e, "rationale")
             rationale = note if public else f"{value_text(values.get((e['seq'], RATIONALE_SECRET)))} {note}"
         t = pathway.transition(e.get("from") or "", e.get("trigger") or "")
         messages = {g.check: g.message for g in t.guards} if t else {}
@@ -347,12 +425,13 @@ def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool
     for name, value in shown["data"].items():
         f = pathway.fields.get(name)
         confidential = name in shown["confidential"]
-        data.append(Shown(name, "withheld" if confidential and public else value_text(value), confidential,
-                          confidential and public, "", f.description if f else ""))
-    found: list[Needle] = []
+        text = "withheld" if confidential and public else field_text(pathway, name, value, city)
+        quoted = quotes(text, found) if public and not confidential else []
+        if quoted:  # a public field set before staff text was checked, quoting a kept value
+            text = f"[withheld: it quotes a confidential value ({', '.join(quoted)})]"
+        data.append(Shown(name, text, confidential, confidential and public, "", f.description if f else ""))
     if public:
         withheld.update({n: withheld.get(n, []) for n in shown["data"] if n in shown["confidential"]})
-        found = report_needles(pathway, record.secrets, entries, shown["data"])
     return Report(
         proposal=shown, pathway=pathway, data=data, events=events,
         stages=time_in_stages(entries, now, pathway.finals),
@@ -361,7 +440,8 @@ def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool
         disclosure_basis=[c for c in pathway.legal_basis if DISCLOSURE_WORDS.search(f"{c.cite} {c.note}")],
         attachments=[a for ev in events for a in ev.attachments], count=len(rows),
         head=rows[-1].hash if rows else "", generated_at=timestamp(now), public=public, bundle=bundle,
-        entries=entries, bodies=[bytes(r.body) for r in rows], secrets=secrets, needles=found)
+        entries=entries, bodies=[bytes(r.body) for r in rows], secrets=secrets, needles=found, city=city,
+        redactions=redactions)
 
 
 def report_text(report: Report, fmt: str) -> str:
@@ -387,10 +467,16 @@ def report_bytes(report: Report, fmt: str) -> bytes:
 def report_needles(pathway: Pathway, secrets: Iterable[Mapping[str, Any]], entries: Iterable[Mapping[str, Any]],
                    data: Mapping[str, Any]) -> list[Needle]:
     """The disclosure needles of a proposal's public outputs: every kept value and salt, except values the
-    record shows in non-confidential fields (see ``engine.disclosure``)."""
-    public: list[Any] = [v for k, v in data.items() if k not in pathway.confidential]
+    record shows in non-confidential fields (see ``engine.disclosure``). Free text staff typed (``string`` and
+    ``text`` fields) does not make a value public: the rules publish an award amount, a note does not."""
+
+    def published(k: str) -> bool:
+        f = pathway.fields.get(k)
+        return k not in pathway.confidential and not (f is not None and f.type in FREE_TEXT_TYPES)
+
+    public: list[Any] = [v for k, v in data.items() if published(k)]
     for e in entries:
         public += [v for k, v in (e.get("input") or {}).items()
-                   if k not in pathway.confidential and not (isinstance(v, dict) and "salted_sha256" in v)]
+                   if published(k) and not (isinstance(v, dict) and "salted_sha256" in v)]
     return needles(pathway, secrets, public=public)
 
