@@ -183,6 +183,61 @@ def test_report_tells_the_whole_story(record: Record) -> None:
         assert hashlib.sha256(content).hexdigest() in page
 
 
+ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
+MADRID = "name: Ciudad de prueba\ntime_zone: Europe/Madrid\ncurrency: EUR\n"
+
+
+def _madrid() -> Any:
+    from pathways.city import check
+
+    city, problems = check(MADRID, "<test city>")
+    assert city is not None, problems
+    return city
+
+
+def test_reports_show_amounts_and_local_times_for_people(record: Record) -> None:
+    """The city's currency and zone, to the minute, in every human format; the UTC instant stays in the HTML's
+    <time datetime> for machines. The intake was at 2026-03-02 09:00 UTC: 10:00 in Madrid (CET)."""
+    from engine.report import build_report, report_text
+
+    report = build_report(record.engine, record.proposal, public=False, city=_madrid())
+    first = record.engine.history(record.proposal)[0]["at"]
+    assert first.startswith("2026-03-02T09:00:00")
+    html_page, md_page = report_text(report, "html"), report_text(report, "md")
+    assert f'<time datetime="{first}">2026-03-02 10:00 CET</time> by ana' in html_page
+    assert '<span class="rationale">€12,000.00</span>' in html_page
+    assert "| Opened | 2026-03-02 10:00 CET by ana |" in md_page and "| value | €12,000.00 |" in md_page
+    assert "- When: 2026-03-05 12:00 CET" in md_page  # after 3 d 2 h
+    visible = re.sub(r"<[^>]+>", " ", html_page.split("</style>")[-1])
+    assert not ISO_TIME.search(visible) and not ISO_TIME.search(md_page)
+    assert '<span class="rationale">12000</span>' not in html_page and "| value | 12000 |" not in md_page
+
+
+def test_machine_files_keep_canonical_strings_and_utc(record: Record, tmp_path: Path) -> None:
+    from engine.export import export
+
+    folder = export(record.engine, record.proposal, tmp_path / "b", city=_madrid()).folder
+    intake = json.loads((folder / "trail.jsonl").read_bytes().splitlines()[0])
+    assert intake["input"]["value"] == "12000" and intake["at"].endswith("Z")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["exported_at"].endswith("Z") and ISO_TIME.match(manifest["exported_at"])
+    readme = (folder / "README.txt").read_text()
+    assert re.search(r"exported \d{4}-\d\d-\d\d \d\d:\d\d CES?T \(" + re.escape(manifest["exported_at"]) + r"\)",
+                     readme), readme[:400]
+
+
+def test_the_cli_report_uses_the_city_file(record: Record, db_url: str, runner: Any, tmp_path: Path) -> None:
+    from cli import cli
+
+    city = tmp_path / "city.yaml"
+    city.write_text(MADRID, encoding="utf-8")
+    out = tmp_path / "r.md"
+    done = runner.invoke(cli, ["--db", db_url, "--city", str(city), "report", record.proposal, "--format", "md",
+                               "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "| value | €12,000.00 |" in out.read_text()
+
+
 def test_head_hash_is_on_every_printed_page(record: Record) -> None:
     page = report_of(record, "html")
     head = record.engine.show(record.proposal)["head"]
