@@ -72,6 +72,7 @@ import re
 import shutil
 import stat
 import tempfile
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -265,8 +266,7 @@ README = """\
 Audit bundle for proposal {proposal}
 {underline}
 
-This folder is the record of proposal {proposal} ({title}, pathway {pathway} v{version}),
-exported {exported} as a {kind} bundle. It can be checked offline with nothing but Python 3.
+{intro}
 
 Check it
 --------
@@ -350,7 +350,7 @@ LOG_PROVES = """\
   of the trail and of the registry is in the log's tree of that checkpoint: its inclusion proof
   leads from the line's hash to the signed root. verify.py prints the key's fingerprint (name,
   key ID and the sha256 of the public key) and the checkpoint's origin: compare them with the key
-  and checkpoints the city publishes (or pass the published key: verify.py DIR --key KEY).
+  and checkpoints the city publishes (or pass the published key: python3 -I verify.py DIR --key KEY).
 """
 
 LOG_NOT = """\
@@ -378,9 +378,12 @@ def readme(report: Report, registry_entries: int, log: dict[str, Any] | None = N
                 "themselves cannot be\n  checked from this bundle." if report.public else
                 "This is a private bundle: it holds confidential values and files. Do not publish it.")
     exported = f"{local_time(report.generated_at, report.zone)} ({report.generated_at})"
-    return README.format(proposal=report.proposal["id"], underline="=" * len(title), title=p.title, pathway=p.id,
-                         version=p.version, exported=exported, kind="public" if report.public else
-                         "private", folder="BUNDLE", entries=report.count, registry=registry_entries,
+    intro = textwrap.fill(f"This folder is the record of proposal {report.proposal['id']} ({p.title}, pathway {p.id} "
+                          f"v{p.version}), exported {exported} as a {'public' if report.public else 'private'} "
+                          "bundle. It can be checked offline with nothing but Python 3.", width=100,
+                          break_long_words=False, break_on_hyphens=False)
+    return README.format(proposal=report.proposal["id"], underline="=" * len(title), intro=intro,
+                         folder="BUNDLE", entries=report.count, registry=registry_entries,
                          withheld=withheld, logfile=LOG_FILE.format(**log) if log else "",
                          logproves=LOG_PROVES if log else "", lognot=LOG_NOT if log else NO_LOG,
                          redacted=redacted_note(report))
@@ -390,7 +393,9 @@ def redacted_note(report: Report) -> str:
     """README.txt's word on redacted entries (none: nothing)."""
     if not report.redactions:
         return ""
-    lines = "".join(f"    line {seq}: {why}\n" for seq, why in sorted(report.redactions.items()))
+    lines = "".join(textwrap.fill(why, width=100, initial_indent=f"    line {seq}: ", subsequent_indent="      ",
+                                  break_long_words=False, break_on_hyphens=False) + "\n"
+                    for seq, why in sorted(report.redactions.items()))
     return REDACTED.format(count=len(report.redactions), lines=lines)
 
 

@@ -133,7 +133,7 @@ def test_the_quoting_entry_is_redacted_and_the_bundle_verifies(old: Any) -> None
     manifest = json.loads((bundle.folder / "manifest.json").read_text())
     assert manifest["redacted"] == [{"entry": seq, "reason": trail[seq - 1]["reason"]}]
     assert "1 line(s) of trail.jsonl stand for entries left out whole" in (bundle.folder / "README.txt").read_text()
-    assert f'#{seq}</span> <span class="badge refused">redacted' in (bundle.folder / "report.html").read_text()
+    assert f'#{seq}</span> <span class="badge redacted">redacted' in (bundle.folder / "report.html").read_text()
 
 
 def test_no_spelling_of_any_confidential_value_is_anywhere_in_the_bundle(old: Any) -> None:
