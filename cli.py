@@ -170,7 +170,7 @@ def _pathway(ctx: click.Context, ref: str) -> Pathway:
     return _engine(ctx).pathway(ref)
 
 
-def _pairs(values: tuple[str, ...]) -> dict[str, str]:
+def _pairs(values: tuple[str, ...], option: str = "--set") -> dict[str, str]:
     """``--set K=V`` options as a mapping; a field given twice or given nothing is a usage error.
 
     An empty value is never a value: ``--set vendor=`` would otherwise record
@@ -181,12 +181,12 @@ def _pairs(values: tuple[str, ...]) -> dict[str, str]:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise UsageError(f"--set '{item}': write KEY=VALUE, e.g. --set value=12000")
+            raise UsageError(f"{option} '{item}': write KEY=VALUE, e.g. {option} value=12000")
         if key in out:
-            raise UsageError(f"--set {key}: given twice; give each field once")
+            raise UsageError(f"{option} {key}: given twice; give each once")
         if not value.strip():
-            raise UsageError(f"--set {key}=: an empty value is not a value; give one (e.g. --set {key}=...) "
-                             "or leave this --set out")
+            raise UsageError(f"{option} {key}=: an empty value is not a value; give one (e.g. {option} {key}=...) "
+                             f"or leave this {option} out")
         out[key] = value
     return out
 
@@ -380,7 +380,10 @@ def paths(ctx: click.Context, pathway: str, as_json: bool) -> None:
         for s in r.steps:
             extra = f"  set {json.dumps(s.values, default=str)}" if s.values else ""
             needs = f"  requires {', '.join(s.requires)}" if s.requires else ""
-            click.echo(f"  {s.source} --{s.trigger}--> {s.dest}  as {' | '.join(s.roles)}{needs}{extra}")
+            t = p.transition(s.source, s.trigger)
+            who = f"when the opportunity fires '{t.on_parent}'" if t is not None and t.on_parent else \
+                f"as {' | '.join(s.roles)}"
+            click.echo(f"  {s.source} --{s.trigger}--> {s.dest}  {who}{needs}{extra}")
         if r.unsolved:
             click.echo(f"  (no values found for: {'; '.join(r.unsolved)})")
 
@@ -505,25 +508,39 @@ def _read_data(source: str) -> dict[str, Any]:
 @click.option("--data", "data_file", metavar="FILE", help="Proposal data, YAML or JSON ('-' for stdin).")
 @click.option("--set", "sets", multiple=True, metavar="K=V", help="A field value (repeatable; overrides --data).")
 @click.option("--attach", "attachments", multiple=True, type=click.Path(), help="A document to attach.")
+@click.option("--parent", metavar="ID", help="The opportunity a response answers (a bid's rfp, an entry's challenge).")
 @as_option
 @json_option
 @click.pass_context
 def intake(ctx: click.Context, pathway: str, data_file: str | None, sets: tuple[str, ...],
-           attachments: tuple[str, ...], actor: str | None, as_json: bool) -> None:
+           attachments: tuple[str, ...], parent: str | None, actor: str | None, as_json: bool) -> None:
     """Open a new proposal on the latest published version of PATHWAY; prints its id.
+
+    A response names its opportunity with --parent, and is taken in only
+    while the opportunity is open (a refusal is recorded and exits 1).
 
     \b
     Example: pathways intake pilot --data proposal.yaml --set value=12000 --as ana
+             pathways intake rfp-bid --parent rfp-0001 --data bid.yaml --as clerk
     """
+    from engine import Refused
+
     data = _read_data(data_file) if data_file else {}
     data.update(_pairs(sets))
     eng = _engine(ctx)
-    pid = eng.intake(pathway, data, actor=_actor(actor), attachments=attachments)
+    try:
+        pid = eng.intake(pathway, data, actor=_actor(actor), attachments=attachments, parent=parent)
+    except Refused as refused:
+        _refused(refused, as_json)
     shown = eng.show(pid)
     if as_json:
-        _emit({"id": pid, "pathway": shown["pathway"], "version": shown["version"], "state": shown["state"]})
+        _emit({"id": pid, "pathway": shown["pathway"], "version": shown["version"], "state": shown["state"],
+               **({"parent": shown["parent"], "receipt": shown["head"]} if shown.get("parent") else {})})
     else:
         click.echo(pid)
+        if shown.get("parent"):  # the respondent's receipt: what was submitted, and when, is in this entry
+            click.echo(_term(f"receipt: {shown['head']} (the intake entry's hash; with the transparency log, "
+                             "'pathways log prove' shows it is in the published tree)"))
 
 
 @cli.command()
@@ -550,13 +567,157 @@ def advance(ctx: click.Context, proposal_id: str, trigger: str, rationale: str |
         result = _engine(ctx).advance(proposal_id, trigger, actor=_actor(actor), rationale=rationale,
                                       updates=_pairs(sets), attachments=attachments)
     except Refused as refused:
-        if as_json:
-            _emit({"refused": True, "reasons": refused.reasons, "seq": refused.seq, "hash": refused.hash})
-        _refuse("Refused (recorded in the audit trail):\n" + "\n".join(f"  - {r}" for r in refused.reasons))
+        _refused(refused, as_json)
     if as_json:
         _emit(result)
     else:
         click.echo(result["to"])
+        for m in result.get("responses", []):
+            click.echo(_term(f"  {m['id']}: {m['trigger']} -> {m['to']}"))
+
+
+def _refused(refused: Any, as_json: bool) -> NoReturn:
+    """A recorded refusal: every reason, exit 1."""
+    if as_json:
+        _emit({"refused": True, "reasons": refused.reasons, "seq": refused.seq, "hash": refused.hash})
+    _refuse("Refused (recorded in the audit trail):\n" + "\n".join(f"  - {r}" for r in refused.reasons))
+
+
+def _panel_action(as_json: bool, act: Any) -> None:
+    """Run one evaluation action; print what was recorded, or every reason it was refused."""
+    from engine import Refused
+
+    try:
+        done = act()
+    except Refused as refused:
+        _refused(refused, as_json)
+    if as_json:
+        _emit(done)
+    else:
+        for d in done:
+            click.echo(_term(f"{d['id']}: {d['action']} recorded (seq {d['seq']}, panel of '{d['stage']}')"))
+
+
+@cli.command()
+@click.argument("proposal_id", metavar="ID")
+@click.option("--evaluator", "evaluators", multiple=True, required=True, metavar="NAME",
+              help="An evaluator to assign (repeatable); on an opportunity, to each of its responses.")
+@click.option("--stage", help="The panel's stage, where the rules have more than one.")
+@as_option
+@json_option
+@click.pass_context
+def assign(ctx: click.Context, proposal_id: str, evaluators: tuple[str, ...], stage: str | None,
+           actor: str | None, as_json: bool) -> None:
+    """Assign evaluators to a proposal's panel (recorded).
+
+    \b
+    Example: pathways assign rfp-0001 --evaluator li.chen --evaluator raj.patel --as maria
+    """
+    _panel_action(as_json, lambda: _engine(ctx).assign(proposal_id, evaluators, actor=_actor(actor), stage=stage))
+
+
+@cli.command()
+@click.argument("proposal_id", metavar="ID")
+@click.option("--no-conflict", is_flag=True, help="Declare no conflict of interest with this proposal.")
+@click.option("--conflict", metavar="WHY", help="Declare a conflict (recuses you from this proposal for good).")
+@click.option("--stage", help="The panel's stage, where the rules have more than one.")
+@as_option
+@json_option
+@click.pass_context
+def declare(ctx: click.Context, proposal_id: str, no_conflict: bool, conflict: str | None, stage: str | None,
+            actor: str | None, as_json: bool) -> None:
+    """An evaluator's conflict-of-interest declaration, before seeing or scoring (recorded).
+
+    \b
+    Example: pathways declare rfp-bid-0002 --no-conflict --as li.chen
+             pathways declare rfp-bid-0002 --conflict "my brother works there" --as raj.patel
+    """
+    if no_conflict == (conflict is not None):
+        raise UsageError("give exactly one of --no-conflict or --conflict \"why\"")
+    _panel_action(as_json, lambda: _engine(ctx).declare(proposal_id, actor=_actor(actor), conflict=bool(conflict),
+                                                        statement=conflict, stage=stage))
+
+
+@cli.command()
+@click.argument("proposal_id", metavar="ID")
+@click.option("--criterion", "criteria", multiple=True, required=True, metavar="NAME=VALUE",
+              help="A score for one criterion, within its scale (repeatable).")
+@click.option("--comment", help="Why: kept with the score.")
+@as_option
+@json_option
+@click.pass_context
+def score(ctx: click.Context, proposal_id: str, criteria: tuple[str, ...], comment: str | None,
+          actor: str | None, as_json: bool) -> None:
+    """Score a proposal, criterion by criterion; a later score revises yours (both recorded).
+
+    \b
+    Example: pathways score rfp-bid-0002 --criterion technical=80 --criterion price=90 --as li.chen
+    """
+    _panel_action(as_json, lambda: _engine(ctx).score(proposal_id, _pairs(criteria, "--criterion"),
+                                                      actor=_actor(actor), comment=comment))
+
+
+@cli.command()
+@click.argument("proposal_id", metavar="ID")
+@click.option("--criterion", "criteria", multiple=True, required=True, metavar="NAME=VALUE",
+              help="The panel's consensus score for one criterion (give every criterion).")
+@click.option("--rationale", required=True, help="Why the panel agreed on these scores.")
+@as_option
+@json_option
+@click.pass_context
+def consensus(ctx: click.Context, proposal_id: str, criteria: tuple[str, ...], rationale: str,
+              actor: str | None, as_json: bool) -> None:
+    """Record the panel's consensus score per criterion (the chair; individual scores stay on the record).
+
+    \b
+    Example: pathways consensus rfp-bid-0002 --criterion technical=75 ... --rationale "..." --as chair
+    """
+    _panel_action(as_json, lambda: _engine(ctx).consensus(proposal_id, _pairs(criteria, "--criterion"),
+                                                          actor=_actor(actor), rationale=rationale))
+
+
+@cli.command()
+@click.argument("proposal_id", metavar="ID")
+@click.option("--as", "viewer", metavar="NAME", help="See it as this person may (an evaluator sees less).")
+@json_option
+@click.pass_context
+def evaluation(ctx: click.Context, proposal_id: str, viewer: str | None, as_json: bool) -> None:
+    """The evaluation sheet: each evaluator, each criterion, weighted totals and the spread.
+
+    Criteria whose scores spread over 30% of their scale or more are flagged
+    for the consensus meeting.
+
+    \b
+    Example: pathways evaluation rfp-bid-0002
+    """
+    sheet = _engine(ctx).evaluation(proposal_id, viewer=viewer)
+    if as_json:
+        _emit(sheet)
+        return
+    click.echo(_term(f"{sheet['id']}  ({sheet['pathway']}, in '{sheet['state']}')"))
+    for stage, p in sheet["panels"].items():
+        names = [c["name"] for c in p["criteria"]]
+        click.echo(_term(f"panel of '{stage}': assigned {', '.join(p['assigned']) or 'nobody yet'}; "
+                         f"recused {', '.join(p['recused']) or 'none'}; complete {len(p['complete'])} of "
+                         f"{p['min_evaluators']} needed"))
+        click.echo(_term("  " + f"{'evaluator':<16}" + "".join(f"{n[:12]:>13}" for n in names) + f"{'total':>9}"))
+        for who, sheet_ in p["sheets"].items():
+            total = p["totals"].get(who)
+            mark = " (recused: not counted)" if who in p["recused"] else "" if total is not None else " (incomplete)"
+            click.echo(_term("  " + f"{who:<16}" + "".join(f"{sheet_.get(n, '-'):>13}" for n in names)
+                             + (f"{total:>9.2f}" if total is not None else f"{'-':>9}") + mark))
+        if p["consensus"]:
+            click.echo(_term("  " + f"{'consensus':<16}" + "".join(f"{p['consensus'].get(n, '-'):>13}" for n in names)))
+        if p["summary"] is not None:
+            spread = "  ".join(f"{n} {p['spread'][n]:.0%}" + (" FLAGGED" if n in p["flagged"] else "") for n in names)
+            click.echo(_term(f"  spread: {spread}"))
+            summary = p["summary"]
+            agreed = f"; consensus {summary['consensus']:.2f}" if summary["has_consensus"] else ""
+            click.echo(_term(f"  weighted mean {summary['weighted_mean']:.2f}{agreed}"))
+        if p["hidden"]:
+            recused = viewer in p["recused"]
+            click.echo("  (you are recused from this proposal: its scores are not shown to you)" if recused
+                       else "  (others' scores are hidden until you have declared and submitted your own)")
 
 
 @cli.command()
@@ -581,10 +742,25 @@ def show(ctx: click.Context, proposal_id: str, as_json: bool) -> None:
     status = f"[{s['outcome']}]" if s["final"] else due
     click.echo(_term(f"stage: {s['state']}  {status}"))
     for key, value in s["data"].items():
-        mark = " (confidential)" if key in s["confidential"] else ""
-        shown = money(value, city.currency) if s["types"].get(key) == "money" else \
-            value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        sealed_field = s.get("sealed_fields", {}).get(key)
+        mark = "" if key in s.get("sealed", ()) else " (confidential)" if key in s["confidential"] and (
+            sealed_field is None or sealed_field["confidential"]) else " (was sealed until the opening)" \
+            if sealed_field else ""
+        if key in s.get("sealed", ()):
+            shown = f"(sealed until the opportunity's {value['sealed_until']})"
+        else:
+            shown = money(value, city.currency) if s["types"].get(key) == "money" else \
+                value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         click.echo(_continued(f"  {key}: ", shown) + mark)
+    if s.get("sealed"):
+        click.echo(_term("  sealed until the opportunity opens the responses: "
+                         + ", ".join("attachments" if f == ":attachments" else f for f in s["sealed"])))
+    if s.get("parent"):
+        click.echo(_term(f"answers: {s['parent']}"))
+    if "responses" in s:
+        click.echo(_term(f"responses ({len(s['responses'])}):"))
+        for r in s["responses"]:
+            click.echo(_term(f"  {r['id']}  {r['state']}"))
     if s["available"]:
         click.echo("next:")
         for a in s["available"]:
@@ -610,9 +786,24 @@ def list_(ctx: click.Context, pathway: str | None, state: str | None, overdue: b
     from pathways.display import local_time
 
     zone = _city(ctx).zone
-    for r in rows:
+    listed = {r["id"] for r in rows}
+    family: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:  # a response is shown under its opportunity when both are listed
+        if r.get("parent") in listed:
+            family.setdefault(r["parent"], []).append(r)
+
+    def line(r: dict[str, Any], indent: str = "") -> None:
         due = (" OVERDUE" if r["overdue"] else f" due {local_time(r['due_at'], zone)}") if r["due_at"] else ""
-        click.echo(_term(f"{r['id']:<20} {r['pathway']} v{r['version']}  {r['state']}{due}"))
+        answers = f"  (answers {r['parent']})" if r.get("parent") and not indent else ""
+        click.echo(_term(f"{indent}{r['id']:<{20 - len(indent)}} {r['pathway']} v{r['version']}  {r['state']}{due}"
+                         f"{answers}"))
+
+    for r in rows:
+        if r.get("parent") in listed:
+            continue
+        line(r)
+        for child in family.get(r["id"], []):
+            line(child, "  ")
 
 
 @cli.command()

@@ -14,7 +14,7 @@ from typing import Any
 
 from pathways import Pathway
 from pathways.fields import check_data
-from pathways.model import CLOCK
+from pathways.model import CLOCK, Transition
 from pathways.structure import hint
 
 
@@ -72,6 +72,12 @@ def admit(pathway: Pathway, state: str, trigger: str, *, actor: str, roles: list
     return Admission(reasons, role, clean, not unknown and not problems, bad)
 
 
+def follows_parent(t: Transition) -> str:
+    """Why a response's ``on_parent`` transition cannot be fired by hand."""
+    return (f"'{t.trigger}' happens when the opportunity fires '{t.on_parent}': the engine records it on every "
+            "response it applies to, in the same step")
+
+
 def static_problem(pathway: Pathway, entry: dict[str, Any], held: frozenset[str] | None) -> str | None:
     """What is wrong with a recorded transition by the rules alone (None: nothing this cheap check can see).
 
@@ -88,6 +94,9 @@ def static_problem(pathway: Pathway, entry: dict[str, Any], held: frozenset[str]
     t = pathway.transition(entry.get("from") or "", entry.get("trigger") or "")
     if t is None or t.dest != entry.get("to"):
         return f"'{entry.get('trigger')}' does not lead from '{entry.get('from')}' to '{entry.get('to')}'"
+    if t.on_parent or entry.get("parent") is not None:  # the engine fired it for the opportunity (``family``)
+        ok = t.on_parent and isinstance(entry.get("parent"), dict) and entry["parent"].get("trigger") == t.on_parent
+        return None if ok else f"'{t.trigger}' follows the opportunity's '{t.on_parent}', but the entry does not"
     role, actor = entry.get("role"), entry.get("actor")
     if role not in pathway.roles_for(entry["from"], t) or (role == CLOCK) != (actor == CLOCK) or (
             actor != CLOCK and role not in (held or ())):

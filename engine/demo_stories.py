@@ -29,11 +29,12 @@ RAJ = "raj.patel"  # Transportation engineer
 KWAME = "kwame.mensah"  # Transportation data analyst
 NINA = "nina.brooks"  # Office of Innovation policy analyst
 ROBERT = "robert.hayes"  # City Manager
+CARMEN = "carmen.diaz"  # Purchasing supervisor, chairs evaluation panels
 
 STAFF: tuple[tuple[str, tuple[str, ...]], ...] = (
     (MARIA, ("procurement_officer",)),
     (DAVID, ("purchasing_director",)),
-    (MARCUS, ("intake_officer", "authorized_contact")),
+    (MARCUS, ("intake_officer", "authorized_contact", "bid_clerk")),
     (HANNAH, ("legal",)),
     (TOM, ("risk_manager",)),
     (PRIYA, ("program_manager", "sandbox_manager")),
@@ -46,6 +47,7 @@ STAFF: tuple[tuple[str, tuple[str, ...]], ...] = (
     (KWAME, ("technical_evaluator", "evaluator")),
     (NINA, ("eligibility_reviewer", "judge")),
     (ROBERT, ("city_manager",)),
+    (CARMEN, ("panel_chair",)),
 )
 
 
@@ -144,8 +146,25 @@ def pilot_parking_cameras(demo: Demo) -> Iterator[dt.datetime]:
 # --- rfp ----------------------------------------------------------------------------------
 
 
+SIGNAL_BIDS = (  # (days after the addendum, vendor, price, technical proposal, confidential pricing details)
+    (2, "Meridian Mobility Systems, LLC", "812400", "Radar and video detection at every approach, central "
+        "adaptive software hosted by the vendor, 120-day rollout.", "Per intersection $33,100; software $84,200."),
+    (4, "Crosstown Signal Co.", "779000", "Video detection, on-premise adaptive software, 150-day rollout.",
+     "Per intersection $31,900; software $77,200."),
+    (5, "Signalogic Inc.", "845500", "Radar detection, cloud software, 100-day rollout.",
+     "Per intersection $34,600; software $84,300."),
+)
+#: Each bid's sheets: evaluator -> (technical, experience, price), out of 100 each.
+SIGNAL_SCORES = {
+    "Meridian Mobility Systems, LLC": {LI: ("90", "85", "88"), RAJ: ("60", "80", "88"), KWAME: ("78", "85", "88")},
+    "Crosstown Signal Co.": {LI: ("70", "75", "95"), RAJ: ("72", "70", "95")},
+    "Signalogic Inc.": {LI: ("74", "70", "80"), RAJ: ("70", "72", "80"), KWAME: ("72", "70", "80")},
+}
+
+
 def rfp_traffic_signals(demo: Demo) -> Iterator[dt.datetime]:
-    """The competitive baseline: notice, addendum, bids opened by the clock, a protest denied, a contract."""
+    """The competitive baseline: notice, three sealed bids opened by the clock, a panel with a recusal and a
+    flagged spread, the award naming a bid, a protest denied, a contract."""
     yield demo.cal.later(business_days=1)
     pid = demo.intake("rfp", JAMES, "Adaptive signals on N. Lamar (22 intersections), est. $875,000", {
         "title": "Adaptive traffic signal control, North Lamar Blvd (22 intersections)",
@@ -173,20 +192,42 @@ def rfp_traffic_signals(demo: Demo) -> Iterator[dt.datetime]:
     yield demo.cal.later(days=10)
     demo.act(pid, "issue_addendum", MARCUS, addenda_issued=1,
              rationale="Addendum 1: answers to 14 questions from the pre-proposal conference.")
-    yield from demo.wait_for_clock(pid, "evaluation")  # the clock opens the proposals
+    bids = {}
+    for days, vendor, price, approach, details in SIGNAL_BIDS:
+        yield demo.cal.later(days=days)
+        bids[vendor] = demo.respond(pid, "rfp-bid", MARCUS, f"Bid from {vendor}, sealed until the opening", {
+            "vendor": vendor, "contact_email": f"bids@{vendor.split()[0].lower()}.example",
+            "price": price, "technical_proposal": approach, "pricing_details": details})
+    yield from demo.wait_for_clock(pid, "evaluation")  # the clock opens the bids: every bid is unsealed at once
     yield demo.cal.later(hours=1)
-    demo.act(pid, "record_bids", MARIA, bids_received=4)
+    meridian, crosstown = bids["Meridian Mobility Systems, LLC"], bids["Crosstown Signal Co."]
+    demo.panel("assign", pid, MARIA, evaluators=[LI, RAJ, KWAME])  # on the rfp: the panel of every bid
+    yield demo.cal.later(hours=2)
+    demo.panel_refused("score", meridian, RAJ, scores={"technical": "80"})  # before declaring: refused
+    for bid in bids.values():
+        for who in (LI, RAJ, KWAME):
+            if who == KWAME and bid == crosstown:
+                demo.panel("declare", bid, KWAME, conflict=True,
+                           statement="I worked for Crosstown Signal Co. until 2024 and hold its stock options.")
+            else:
+                demo.panel("declare", bid, who, conflict=False)
     yield demo.cal.later(business_days=1)
-    demo.act(pid, "record_coi_statements", MARIA, coi_statements_complete=True,
-             doc="Conflict-of-interest and non-disclosure statements of the five evaluators.")
-    yield demo.cal.later(business_days=15)
-    demo.act(pid, "record_evaluations", RAJ, evaluations_complete=True,
-             rationale="Consensus scores: Meridian 87, Crosstown 81, Signalogic 74, TrafficWorks 69.")
+    demo.panel_refused("score", crosstown, KWAME, scores={"technical": "95"})  # recused: refused, never counted
+    for vendor, sheets in SIGNAL_SCORES.items():
+        for who, (technical, experience, price) in sheets.items():
+            demo.panel("score", bids[vendor], who, scores={"technical": technical, "experience": experience,
+                                                           "price": price})
+        yield demo.cal.later(hours=3)
+    yield demo.cal.later(business_days=3)  # the consensus meeting: the technical spread on Meridian is flagged
+    demo.panel("consensus", meridian, CARMEN, scores={"technical": "82", "experience": "85", "price": "88"},
+               rationale="Consensus meeting: Dr. Chen's technical score rests on the detector redundancy the others "
+                         "had missed; the panel agrees on 82.")
     yield demo.cal.later(business_days=2)
-    award = {"recommended_vendor": "Meridian Mobility Systems, LLC", "award_amount": "812400"}
+    award = {"recommended_response": meridian, "award_amount": "812400"}
     demo.refused(pid, "recommend_award", JAMES, rationale="Our department prefers Meridian.", **award)
     yield demo.cal.later(hours=1)
-    demo.act(pid, "recommend_award", DAVID, rationale="Highest score (87/100); price within the estimate.", **award)
+    demo.act(pid, "recommend_award", DAVID, rationale="Best value: highest panel score; price within the estimate.",
+             **award)
     yield demo.cal.later(business_days=3)
     demo.act(pid, "announce_intent", MARIA, intent_announced_on=demo.cal.today(),
              doc="Notice of intent to award RFP 2026-TPW-0117 to Meridian Mobility Systems, LLC.")
@@ -200,7 +241,10 @@ def rfp_traffic_signals(demo: Demo) -> Iterator[dt.datetime]:
              doc="Written protest decision sent to Crosstown Signal Co.")
     yield from demo.wait_for_clock(pid, "award_pending")  # the clock closes the 10-day protest window
     yield demo.cal.later(business_days=2)
-    demo.act(pid, "award", DAVID, awarded_vendor="Meridian Mobility Systems, LLC", award_amount="812400",
+    demo.refused(pid, "award", DAVID, awarded_response=meridian, award_amount="812400",  # he recommended it
+                 rationale="Protest window closed; award as noticed.")
+    yield demo.cal.later(hours=2)
+    demo.act(pid, "award", ROBERT, awarded_response=meridian, award_amount="812400",
              rationale="Protest window closed with no protest pending; award as noticed.")
     yield demo.cal.later(business_days=10)
     demo.act(pid, "sign_contract", DAVID, contract_number="CT-2026-0458", contract_signed_on=demo.cal.today(),

@@ -136,6 +136,29 @@ class Demo:
             return
         raise DemoBug(f"{pid} {trigger} by {actor} should have been refused")
 
+    def respond(self, parent: str, pathway: str, actor: str, story: str, data: dict[str, Any]) -> str:
+        """Take a response (a bid, an entry) in for the opportunity ``parent``."""
+        pid = self.eng.intake(pathway, data, actor=actor, parent=parent)
+        self.proposals.setdefault(pathway, []).append(pid)
+        self.stories[pid] = story
+        return pid
+
+    def panel(self, action: str, pid: str, actor: str, **kwargs: Any) -> None:
+        """An evaluation action the story expects to succeed (``Engine.assign``, ``declare``, ``score`` ...)."""
+        try:
+            getattr(self.eng, action)(pid, actor=actor, **kwargs)
+        except Refused as refused:
+            raise DemoBug(f"{pid} {action} by {actor} was refused: {'; '.join(refused.reasons)}") from refused
+
+    def panel_refused(self, action: str, pid: str, actor: str, **kwargs: Any) -> None:
+        """An evaluation action the rules must refuse; it lands in the trail and the summary."""
+        try:
+            getattr(self.eng, action)(pid, actor=actor, **kwargs)
+        except Refused as refused:
+            self.refusals.append(Refusal(pid, action, actor, refused.reasons))
+            return
+        raise DemoBug(f"{pid} {action} by {actor} should have been refused")
+
     def document(self, pid: str, trigger: str, text: str) -> Path:
         """Write a stand-in for a real document (its sha256 and size go into the entry)."""
         path = self.attachments / f"{pid}-{self.cal.today()}-{trigger}.txt"

@@ -450,6 +450,11 @@ def export(engine: Engine, proposal_id: str, folder: str | os.PathLike[str], *, 
     the README and report show times in (the one in force by default)."""
     target = _target(Path(folder))
     engine.verify([proposal_id])
+    sealed = engine.show(proposal_id).get("sealed")
+    if sealed:  # what a respondent submitted is read by no one through the engine before the opening
+        names = ", ".join("attachments" if s == ":attachments" else s for s in sealed)
+        raise UsageError(f"{proposal_id} is sealed ({names}) until its opportunity opens the responses: export it "
+                         "after the opening")
     report = build_report(engine, proposal_id, public=public, bundle=True, city=city)
     files, log = _files(engine, report)
     if public:

@@ -34,6 +34,8 @@ def _meta(key: str) -> Any:
 _REGISTRY_END = (select(func.max(_A.c.seq)).where(_A.c.chain == literal_column("'registry'"))
                  .scalar_subquery().label("registry_end"))
 _POSITION = (_meta("registry_seq").label("registry_seq"), _meta("registry_head").label("registry_head"), _REGISTRY_END)
+#: The registry's recorded position and its chain's real end, read in one statement (one snapshot).
+POSITION = _POSITION
 
 #: The proposal row, the chain's last entry (to check the row against it) and the registry's position
 #: (to judge roles by the registry's replay), in one round trip.

@@ -54,7 +54,7 @@ def rebuild(engine: Engine, *, actor: str, rules: Iterable[Pathway] = ()) -> Reb
     offered = {(p.id, p.version, p.sha256): p for p in rules}
     with engine.db.begin() as conn:
         if engine.db.dialect.name == "postgresql":  # nobody writes while the caches are rewritten
-            conn.execute(text("LOCK TABLE proposals, users, meta, pathway_versions IN EXCLUSIVE MODE"))
+            conn.execute(text("LOCK TABLE proposals, users, meta, pathway_versions, responses IN EXCLUSIVE MODE"))
         first = derive(conn, compiled={}, keep=False)
         reg = first.registry
         if first.reports[0].error is not None and reg.seq == 0:
@@ -68,7 +68,8 @@ def rebuild(engine: Engine, *, actor: str, rules: Iterable[Pathway] = ()) -> Reb
             refused = None
             changed = _rules(conn, reg, offered) + _users(conn, reg) + _registry_head(conn, reg)
             derived = derive(conn, compiled=engine._compiled, keep=True)
-            changed += _proposals(conn, derived.proposals) + _counters(conn, derived.counters)
+            changed += (_proposals(conn, derived.proposals) + _counters(conn, derived.counters)
+                        + _responses(conn, derived.proposals))
             removed = {c["key"] for c in changed if c["table"] == "proposals" and c["columns"][0].startswith(
                 "(row removed")}
             unrecoverable = [f"{r.chain} seq {r.error.seq}: {r.error.reason}" for r in derived.reports
@@ -156,6 +157,22 @@ def _counters(conn: Any, counters: dict[str, int]) -> list[dict[str, Any]]:
         keep = max(last, st.number(have) or 0)
         if _set_meta(conn, key, str(keep)):
             out.append({"table": "meta", "key": key, "columns": ["value"]})
+    return out
+
+
+def _responses(conn: Any, derived: dict[str, Any]) -> list[dict[str, Any]]:
+    """Which opportunity each response answers, as its intake entry names it."""
+    r, out = st.responses, []
+    want = {pid: d.links.parent["id"] for pid, d in derived.items() if d.links is not None and d.links.parent}
+    have = dict(conn.execute(select(r.c.child, r.c.parent)).all())
+    for child in sorted(set(want) | set(have)):
+        if have.get(child) == want.get(child):
+            continue
+        conn.execute(r.delete().where(r.c.child == child))
+        if child in want:
+            conn.execute(r.insert().values(child=child, parent=want[child]))
+        out.append({"table": "responses", "key": child,
+                    "columns": ["parent"] if child in want else ["(row removed: no such response)"]})
     return out
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from pathways.model import CLOCK
 
-from .admission import admit
+from .admission import admit, follows_parent
 from .audit import GENESIS, Stored, linked, salted_hash
 from .deadlines import due_at
 from .disclosure import (
@@ -45,12 +45,15 @@ from .disclosure import (
     quotes,
     withheld_reason,
 )
+from .duties import Duties
 from .errors import VerificationFailed
+from .evaluation import ACTIONS, Panels
+from .family import Fact, Links
 from .machines import Compiled
 from .registry import SETTLE, Registry
 
-#: Kinds of entry a proposal chain may hold.
-KINDS = ("intake", "transition", "refusal")
+#: Kinds of entry a proposal chain may hold (the panel actions: ``engine.evaluation``).
+KINDS = ("intake", "transition", "refusal", "approval", *ACTIONS)
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class Derived:
     entered_at: str
     due_at: str | None
     where: Mapping[str, int]  # field -> seq of the entry that last set it (to name a finding)
+    links: Links | None = None  # opportunities and responses: what ``family.check`` compares across chains
 
     def row(self) -> dict[str, Any]:
         """The ``proposals`` columns (``data`` as a dict)."""
@@ -120,6 +124,9 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
     data: dict[str, Any] = {}
     where: dict[str, int] = {}
     pin: dict[str, Any] = {}
+    panels: Panels | None = None
+    duties: Duties | None = None
+    links: Links | None = None
     for row in rows:
         seq += 1
         e = linked(chain, row, seq, prev)
@@ -153,6 +160,12 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
             if registry.published(pin.get("id"), pin.get("version"), position) is None:
                 raise fail(f"the intake names {pin.get('id')} v{pin.get('version')}, which was not published "
                            f"at the registry position it acted under (seq {position})")
+            rules_ = compiled.pathway
+            panels = Panels(rules_) if rules_.evaluated_in else None
+            duties = Duties(rules_) if rules_.reads_actors else None
+            if rules_.responses or rules_.responds_to:
+                links = Links(chain, rules_.id, rules_.responses.pathway if rules_.responses else None,
+                              rules_.responses.stages if rules_.responses else ())
         elif kind == "intake":
             raise fail("a second intake entry in one chain")
         elif e.get("pathway") != pin:
@@ -170,8 +183,20 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
         now = parse_time(at)
         actor = e.get("actor")
         roles = [CLOCK] if actor == CLOCK else registry.roles(actor, position)
+        named = None
+        seen = _seen(e, pathway, fail)
         if kind == "intake":
             from pathways.fields import check_data
+
+            if pathway.responds_to is not None:
+                ref = e.get("parent")
+                if not (isinstance(ref, dict) and isinstance(ref.get("id"), str) and type(ref.get("seq")) is int
+                        and isinstance(ref.get("head"), str)):
+                    raise fail(f"a {pathway.id} proposal answers an opportunity, but its intake names none")
+                assert links is not None
+                links.parent = {**ref, "at": at}
+            elif "parent" in e:
+                raise fail("the intake names an opportunity, but its rules answer none")
 
             clean, problems = check_data(pathway, inputs, intake=True)
             if problems or (v >= 2 and clean != inputs):
@@ -183,6 +208,19 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                 raise fail(f"the intake enters '{e.get('to')}', but the rules start in '{pathway.initial}'")
             state, entered, created, data = pathway.initial, at, at, dict(inputs)
             where = dict.fromkeys(inputs, 1)
+        elif kind in ACTIONS or (kind == "refusal" and "action" in e):
+            if e.get("from") != state:
+                raise fail(f"entry moves from '{e.get('from')}', but the replay is in '{state}'")
+            _panel_action(e, kind, state, panels, actor, roles, inputs, rationale, registry, position, fail)
+        elif kind == "transition" and e.get("parent") is not None:
+            if e.get("from") != state:
+                raise fail(f"entry moves from '{e.get('from')}', but the replay is in '{state}'")
+            t = _follows(e, pathway, state, chain, fail)
+            assert links is not None
+            links.caused.append((seq, e["parent"]))
+            if t.dest != state:
+                state, entered = t.dest, at
+                due = due_at(pathway, state, data, parse_time(entered)) or ""
         else:
             if e.get("from") != state:
                 raise fail(f"entry moves from '{e.get('from')}', but the replay is in '{state}'")
@@ -192,13 +230,21 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                               rationale=rationale, updates=inputs, attached=attached)
             reasons = list(admission.reasons)
             t = pathway.transition(state, trigger)
+            if duties is not None and t is not None:
+                reasons += duties.judge(t, actor)
+            if t is not None and t.on_parent:
+                reasons = [follows_parent(t)]
+            if t is not None and t.names_response:
+                named = admission.updates.get(t.names_response)
             conditions: list[dict[str, Any]] = []
             if t is not None and t.guards and admission.inputs_ok:
                 try:
                     context = compiled.context(data, proposal_id=chain, state=state,
                                                days_in_stage=(now - parse_time(entered)).days,
                                                inputs=admission.updates, rationale=rationale or "",
-                                               actor=actor, roles=sorted(roles or ()), now=now)
+                                               actor=actor, roles=sorted(roles or ()), now=now,
+                                               evaluations=panels.context(state) if panels else None,
+                                               responses=seen, actors=duties.context() if duties else None)
                 except (ValueError, ArithmeticError):  # a recorded value that is not of its field's type
                     raise fail("a value recorded on this proposal cannot be read as its field's type, so its "
                                "rules cannot be re-evaluated") from None
@@ -225,17 +271,35 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
                     raise fail(f"the clock fired '{trigger}' at {at}, before the stage was due"
                                + (f" ({due})" if due else " (the stage has no deadline)"))
                 assert t is not None
-                if e.get("to") != t.dest:
-                    raise fail(f"'{trigger}' leads from '{state}' to '{t.dest}', but the entry says '{e.get('to')}'")
-                for name, value in admission.updates.items():
-                    data[name], where[name] = value, seq
-                moved = t.dest != state
-                if moved:
-                    state, entered = t.dest, at
-                if moved or admission.updates:  # nothing else changes a due time
-                    due = due_at(pathway, state, data, parse_time(entered)) or ""
+                last = duties is None or duties.completes(t)
+                if (kind == "approval") == last:
+                    raise fail(f"'{trigger}' needs {t.approvals} distinct approvals; this entry is recorded as "
+                               + ("an approval, but it was the last, which fires it" if last else
+                                  "firing it, but it lacks earlier approvals"))
+                if kind == "approval":
+                    if e.get("to") != state or admission.updates:
+                        raise fail("an approval moves the proposal or sets fields, which only its last one may")
+                else:
+                    if e.get("to") != t.dest:
+                        raise fail(f"'{trigger}' leads from '{state}' to '{t.dest}', but the entry says "
+                                   f"'{e.get('to')}'")
+                    for name, value in admission.updates.items():
+                        data[name], where[name] = value, seq
+                    moved = t.dest != state
+                    if moved:
+                        state, entered = t.dest, at
+                    if moved or admission.updates:  # nothing else changes a due time
+                        due = due_at(pathway, state, data, parse_time(entered)) or ""
         if kind == "intake":
             due = due_at(pathway, state, data, parse_time(entered)) or ""
+        if duties is not None:
+            duties.apply(e)
+        if links is not None:
+            if seen is not None:
+                links.listed.append((seq, seen))
+            evaluated, score = panels.result() if panels else (False, None)
+            links.facts.append(Fact(seq, row.hash, state, at, e.get("trigger"), kind,
+                                    named if kind == "transition" else None, evaluated, score))
         current = registry.position_settled_by(at)
         if v >= 2 and position < current:  # a grant or revocation takes effect when it is committed
             raise fail(f"the entry acted under registry seq {position}, but registry seq {current} had been "
@@ -247,7 +311,66 @@ def replay(chain: str, rows: Iterable[Stored], *, registry: Registry,
     if seq == 0:
         raise VerificationFailed(chain, 1, "the chain has no entries")
     return Derived(chain, pin["id"], pin["version"], pin["sha256"], state, data, seq, prev, created, entered,
-                   due or None, where)
+                   due or None, where, links)
+
+
+def _seen(e: dict[str, Any], pathway: Any, fail: Callable) -> dict[str, Any] | None:
+    """An opportunity's record of its responses (what its guards read), checked for shape."""
+    if pathway.responses is None or e.get("kind") not in ("transition", "refusal") or e.get("parent") is not None:
+        if "responses" in e:
+            raise fail("the entry records responses, but its rules take none")
+        return None
+    seen = e.get("responses")
+    ok = isinstance(seen, dict) and type(seen.get("received")) is int and type(seen.get("evaluated")) is int \
+        and isinstance(seen.get("best_score"), (int, float)) and isinstance(seen.get("at"), list) \
+        and all(isinstance(r, dict) for r in seen["at"])
+    if not ok:
+        raise fail("an opportunity's entry does not record the responses it saw")
+    return seen
+
+
+def _follows(e: dict[str, Any], pathway: Any, state: str, chain: str, fail: Callable) -> Any:
+    """A response's move fired by its opportunity: the transition its rules give for that trigger."""
+    ref = e["parent"]
+    if not (isinstance(ref, dict) and isinstance(ref.get("id"), str) and type(ref.get("seq")) is int
+            and isinstance(ref.get("head"), str) and isinstance(ref.get("trigger"), str)):
+        raise fail("the entry follows an opportunity, but does not name its entry")
+    named = ref.get("named")
+    t = pathway.on_parent(state, ref["trigger"], None if named is None else named == chain)
+    if t is None or t.trigger != e.get("trigger"):
+        raise fail(f"the opportunity's '{ref['trigger']}' leads this response from '{state}' by "
+                   f"{repr(t.trigger) if t else 'no transition'}, but the entry records {e.get('trigger')!r}")
+    if e.get("to") != t.dest or e.get("role") is not None or e.get("conditions") or e.get("input"):
+        raise fail(f"'{t.trigger}' leads to '{t.dest}' with nothing set, as the engine records it; the entry "
+                   "says otherwise")
+    return t
+
+
+def _panel_action(e: dict[str, Any], kind: str, state: str, panels: Panels | None, actor: Any, roles: Any,
+                  inputs: Mapping[str, Any], rationale: Any, registry: Registry, position: int,
+                  fail: Callable) -> None:
+    """An evaluation action (or its refusal) re-judged by the panel rules, and applied."""
+    action = e.get("action") if kind == "refusal" else kind
+    if panels is None:
+        raise fail(f"a panel action ('{action}') on a proposal whose rules declare no evaluation")
+    if action not in ACTIONS or not isinstance(e.get("stage"), (str, type(None))):
+        raise fail(f"unknown evaluation action {action!r}")
+    reasons, role = panels.judge(action, state=state, stage=e.get("stage"), actor=actor,
+                                 roles=None if roles is None else set(roles), inputs=inputs,
+                                 rationale=rationale if isinstance(rationale, str) else None,
+                                 roles_of=lambda name: registry.roles(name, position))
+    if kind == "refusal":
+        if not reasons and not e.get("refused_inputs"):
+            raise fail(f"a refusal of '{action}' that the panel rules would have allowed")
+        if not e.get("reasons"):
+            raise fail("a refusal that gives no reason")
+        return
+    if reasons:
+        raise fail(f"'{action}' was recorded as done, but the panel rules refuse it: {'; '.join(reasons)}")
+    if e.get("role") != role or e.get("to") != state:
+        raise fail(f"the entry says {actor} acted as {e.get('role')!r}, but the panel rules give {role!r}")
+    panels.apply(action, stage=e["stage"], actor=actor, inputs=inputs,
+                 rationale=rationale if isinstance(rationale, str) else None, seq=e["seq"])
 
 
 def _kept(e: dict[str, Any], name: str, hashed: Any, secrets: Mapping[tuple[int, str], tuple[str, Any]],
@@ -327,7 +450,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "from": (str, type(None)), "to": (str, type(None)), "pathway": (dict,), "conditions": (list,),
     "rationale": (str, dict, type(None)), "input": (dict,), "attachments": (list,), "reasons": (list,),
     "registry": (dict, type(None)), "entered": (str,), "due": (str, type(None)), "refused_inputs": (list,),
-    "withheld": (list,),
+    "withheld": (list,), "parent": (dict,), "responses": (dict,), "stage": (str, type(None)), "action": (str,),
 }
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 

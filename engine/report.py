@@ -57,6 +57,7 @@ from .disclosure import (
     needles,
     quotes,
 )
+from .evaluation import ACTIONS
 from .redaction import redacted_line, unpublishable
 
 if TYPE_CHECKING:
@@ -382,6 +383,7 @@ def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool
     redactions = unpublishable(entries, [bytes(r.body) for r in rows], found) if public else {}
     events: list[Event] = []
     withheld: dict[str, list[int]] = {}
+    sealed = set(shown.get("sealed", ()))
     for row, e in zip(rows, entries, strict=True):
         if e["seq"] in redactions:
             events.append(_redacted_event(row, e, redactions[e["seq"]]))
@@ -398,6 +400,9 @@ def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool
                 elif public:
                     withheld.setdefault(name, []).append(e["seq"])
                     inputs.append(Shown(name, "withheld", True, True, salted, desc))
+                elif (e["seq"], name) not in values and name in sealed:
+                    inputs.append(Shown(name, "sealed until the opportunity opens the responses", True, True,
+                                        salted, desc))
                 else:
                     inputs.append(Shown(name, clear, True, False, salted, desc))
             else:
@@ -410,12 +415,13 @@ def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool
         messages = {g.check: g.message for g in t.guards} if t else {}
         events.append(Event(
             seq=e["seq"], at=e["at"], kind=e["kind"], actor=e.get("actor") or "", role=e.get("role") or "",
-            trigger=e.get("trigger") or "", source=e.get("from") or "", dest=e.get("to") or "",
+            trigger=e.get("trigger") or e.get("action") or (e["kind"] if e["kind"] in ACTIONS else ""),
+            source=e.get("from") or "", dest=e.get("to") or "",
             refused=e["kind"] == "refusal",
             conditions=[Condition(c.get("check", ""), bool(c.get("result")), c.get("cite") or "",
                                   messages.get(c.get("check", ""), ""), c.get("error") or "")
                         for c in e.get("conditions") or []],
-            rationale=rationale, inputs=inputs,
+            rationale=rationale or _follows(e), inputs=inputs,
             attachments=[Attached(values.get((e["seq"], f"{ATTACHMENT_SECRET}{i}"), a["name"]), a["sha256"],
                                   a["size"], e["seq"], a["sha256"] in kept,
                                   _attachment_status(public, bundle, a["sha256"] in kept))
@@ -442,6 +448,17 @@ def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool
         head=rows[-1].hash if rows else "", generated_at=timestamp(now), public=public, bundle=bundle,
         entries=entries, bodies=[bytes(r.body) for r in rows], secrets=secrets, needles=found, city=city,
         redactions=redactions)
+
+
+def _follows(e: Mapping[str, Any]) -> str:
+    """Words for a response's move fired by its opportunity (bids opened, award), or an evaluation's panel."""
+    ref = e.get("parent")
+    if isinstance(ref, dict) and e.get("kind") == "transition":
+        named = f", naming {ref['named']}" if ref.get("named") else ""
+        return f"fired by {ref.get('id')}'s '{ref.get('trigger')}' (its seq {ref.get('seq')}{named})"
+    if e.get("kind") in ACTIONS or e.get("action"):
+        return f"panel of '{e.get('stage')}'"
+    return ""
 
 
 def report_text(report: Report, fmt: str) -> str:

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -33,12 +33,14 @@ from pathways.fields import FieldProblem, check_data, free_text, one_line_text
 from pathways.model import ADMIN, CLOCK
 from pathways.structure import hint
 
+from . import responding
 from . import storage as st
-from .admission import admit, static_problem
+from .admission import admit, follows_parent, static_problem
 from .attachments import AttachmentFile
 from .audit import GENESIS, REGISTRY, Stored, conceal, leaf_hash, make_entry, new_salt, salted_hash, seal, timestamp
 from .deadlines import due_at
 from .disclosure import (
+    ATTACHMENT_SECRET,
     INPUT_TEXT,
     RATIONALE_SECRET,
     free_text_fields,
@@ -47,8 +49,11 @@ from .disclosure import (
     recorded_attachments,
     withheld_reason,
 )
+from .duties import Duties
 from .errors import Conflict, InvalidData, Refused, Tampered, VerificationFailed
-from .hotpath import Statements
+from .evaluation import Panels
+from .evaluation.recording import PanelActions
+from .hotpath import POSITION, Statements
 from .machines import Compiled, compile_pathway
 from .registry import PUBLISHER, ROLE_NAME, USER_NAME, Registry
 from .transparency import log as tlog
@@ -69,7 +74,7 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class Engine:
+class Engine(PanelActions):
     """Proposals, users and published pathways in one database.
 
     ``url`` is ``sqlite:///FILE`` or ``postgresql://...``; with ``create``
@@ -90,6 +95,7 @@ class Engine:
         self.db = st.connect(url, synchronous=synchronous, create=create)
         self.clock = clock
         self._sql = Statements.for_dialect(self.db.dialect)
+        self._sql_position = POSITION
         self._pathways: dict[tuple[str, int, str], Pathway] = {}
         self._compiled: dict[tuple[str, int, str], Compiled] = {}
         self._reg = Registry()
@@ -168,18 +174,19 @@ class Engine:
     def _registry_now(self, conn: Any, *, lock: bool = False) -> Registry:
         """The registry at the position the database records now (``lock``: serialise registry writers)."""
         m = st.meta
-        query = select(m.c.key, m.c.value).where(m.c.key.in_(("registry_seq", "registry_head")))
         if lock and self.db.dialect.name == "postgresql":
-            query = query.with_for_update()
-        found = dict(conn.execute(query).all())
-        end = conn.execute(select(func.max(st.audit_log.c.seq)).where(st.audit_log.c.chain == REGISTRY)).scalar()
-        return self._registry_at(conn, found.get("registry_seq"), found.get("registry_head"), end or 0)
+            conn.execute(select(m.c.key).where(m.c.key.in_(("registry_seq", "registry_head"))).with_for_update())
+        # One statement, so one snapshot: under READ COMMITTED two reads could straddle another writer's commit.
+        seq, head, end = conn.execute(select(*self._sql_position)).one()
+        return self._registry_at(conn, seq, head, end or 0)
 
     def _registry(self, conn: Any, kind: str, actor: str, **fields: Any) -> str:
         """Append one event to the registry chain; its position is read (with this transaction's own writes)."""
         m = st.meta
-        found = dict(conn.execute(select(m.c.key, m.c.value).where(
-            m.c.key.in_(("registry_seq", "registry_head")))).all())
+        query = select(m.c.key, m.c.value).where(m.c.key.in_(("registry_seq", "registry_head")))
+        if self.db.dialect.name == "postgresql":  # registry writers one at a time (a refusal needs no other lock)
+            query = query.with_for_update()
+        found = dict(conn.execute(query).all())
         seq = int(found["registry_seq"]) + 1
         entry = make_entry(chain=REGISTRY, seq=seq, prev=found["registry_head"], at=timestamp(self.clock()),
                            kind=kind, actor=actor, **fields)
@@ -431,12 +438,18 @@ class Engine:
                              data, clean)
 
     def intake(self, pathway_id: str, data: Mapping[str, Any], *, actor: str,
-               attachments: Iterable[str | os.PathLike[str]] = ()) -> str:
-        """Open a proposal on the latest published version of a pathway; returns its id."""
-        files = [AttachmentFile.read(a) for a in attachments]
-        return self._intake(pathway_id, dict(data), actor, files)
+               attachments: Iterable[str | os.PathLike[str]] = (), parent: str | None = None) -> str:
+        """Open a proposal on the latest published version of a pathway; returns its id.
 
-    def _intake(self, pathway_id: str, data: dict[str, Any], actor: str, files: list[AttachmentFile]) -> str:
+        A response (its pathway ``responds_to`` an opportunity's) names the
+        opportunity as ``parent``; it is taken in only while the opportunity is
+        in a stage that takes responses, and refused (recorded) after.
+        """
+        files = [AttachmentFile.read(a) for a in attachments]
+        return self._intake(pathway_id, dict(data), actor, files, parent)
+
+    def _intake(self, pathway_id: str, data: dict[str, Any], actor: str, files: list[AttachmentFile],
+                parent: str | None = None) -> str:
         now = self.clock()
         try:
             actor = one_line_text("--as", actor)
@@ -450,6 +463,8 @@ class Engine:
                 raise Tampered(f"pathway {pathway_id} is stored but the registry never published it")
             compiled = self._compiled_for(conn, reg, pub.id, pub.version, pub.sha256)
             pathway = compiled.pathway
+            family: dict[str, Any] | None = None
+            closed: str | None = None
             if reg.roles(actor) is None:  # recorded, committed, then raised below
                 reason = f"unknown user '{actor}': add them first with 'pathways users add'"
                 self._registry(conn, "refusal", actor, trigger="intake", pathway=pathway.ref, reasons=[reason])
@@ -459,6 +474,14 @@ class Engine:
                 clean, problems = check_data(pathway, data, intake=True)
                 if problems:
                     raise InvalidData(problems)
+                family, closed, closed_at = responding.take_response(self, conn, reg, pathway, parent)
+            if refused is None and closed:
+                # A response refused because the opportunity has closed: recorded in the registry (it has no
+                # chain yet), naming the opportunity's position that refused it.
+                self._registry(conn, "refusal", actor, trigger="respond", pathway=pathway.ref,
+                               input={"parent": closed_at}, reasons=[closed])
+                refused = Refused([closed])
+            elif refused is None:
                 pid = self._next_id(conn, pathway.id)
                 texts = [(f"attachment-{i}", f.name) for i, f in enumerate(files, 1)] + free_text_fields(pathway, clean)
                 if texts:  # text quoting a confidential value: refused like any invalid intake (no chain yet)
@@ -473,13 +496,15 @@ class Engine:
                 entry = make_entry(chain=pid, seq=1, prev=GENESIS, at=at, kind="intake", actor=actor,
                                    dest=pathway.initial, pathway=pathway.ref, input=shown,
                                    attachments=refs, registry={"seq": reg.seq, "head": reg.head},
-                                   entered=at, due=due)
+                                   entered=at, due=due, **({"parent": family} if family else {}))
                 digest = self._append(conn, pid, 1, entry)
                 self._store_extras(conn, pid, 1, kept, files)
                 conn.execute(st.proposals.insert().values(
                     id=pid, pathway_id=pathway.id, version=pathway.version, sha256=pathway.sha256,
                     state=pathway.initial, data=json.dumps(clean), seq=1, head=digest, created_at=at,
                     entered_at=at, due_at=due))
+                if family:
+                    conn.execute(st.responses.insert().values(child=pid, parent=family["id"]))
         if refused:
             raise refused
         return pid
@@ -523,6 +548,13 @@ class Engine:
         if row is None:
             raise NotFound(f"no proposal '{proposal_id}' (see 'pathways list')")
         return row
+
+    def _registry_for(self, conn: Any, row: Any) -> Registry:
+        """The registry at the position a locked row's read names (the hot path: the one in memory)."""
+        mine = self._reg
+        if (row.registry_seq, row.registry_head, row.registry_end or 0) == (str(mine.seq), mine.head, mine.seq):
+            return mine
+        return self._registry_at(conn, row.registry_seq, row.registry_head, row.registry_end or 0)
 
     def _checked(self, row: Any, pathway: Pathway, reg: Registry) -> tuple[str, str | None]:
         """The proposal row against its chain's last entry; returns (stage entered at, due) as the chain says.
@@ -569,10 +601,7 @@ class Engine:
             if expect_seq is not None and row.seq != expect_seq:
                 return None  # the clock's view is stale: someone acted since it looked; it looks again next tick
             now = self.clock()  # after the lock: entries of one chain are in time order as they are in seq order
-            mine = self._reg
-            reg = mine if (row.registry_seq, row.registry_head, row.registry_end or 0) == (
-                str(mine.seq), mine.head, mine.seq) else self._registry_at(conn, row.registry_seq, row.registry_head,
-                                                                           row.registry_end or 0)
+            reg = self._registry_for(conn, row)
             compiled = self._compiled_for(conn, reg, row.pathway_id, row.version, row.sha256)
             pathway = compiled.pathway
             entered_at, due = self._checked(row, pathway, reg)
@@ -589,11 +618,30 @@ class Engine:
             admission = admit(pathway, row.state, trigger, actor=actor, roles=roles, rationale=rationale,
                               updates=updates, attached=bool(files))
             reasons, role, clean = list(admission.reasons), admission.role, admission.updates
+            kids = responding.children(self, conn, reg, pid) if pathway.responses else []
+            moved: list[dict[str, Any]] = []
+            named_bad: list[str] = []
+            approved: dict[str, int] = {}
+            seen = responding.seen(kids) if pathway.responses else None
+            bodies = self._bodies(conn, pid) if pathway.evaluated_in or pathway.reads_actors else []
+            panels = Panels.from_entries(pathway, bodies) if pathway.evaluated_in else None
+            duties = Duties.from_entries(pathway, bodies) if pathway.reads_actors else None
+            if duties is not None and t is not None:
+                reasons += duties.judge(t, actor)
+            if t is not None and t.on_parent:
+                reasons = [follows_parent(t)]
+            elif t is not None and t.names_response and admission.inputs_ok:
+                problem = responding.named_problem(kids, trigger, clean.get(t.names_response))
+                if problem:  # the replay cannot see the other chains: the refusal names the input it rests on
+                    reasons.append(problem)
+                    named_bad = [t.names_response]
             conditions: list[dict[str, Any]] = []
             if t is not None and t.guards and admission.inputs_ok:
                 context = compiled.context(data, proposal_id=pid, state=row.state,
                                            days_in_stage=(now - entered).days, inputs=clean,
-                                           rationale=rationale or "", actor=actor, roles=roles or [], now=now)
+                                           rationale=rationale or "", actor=actor, roles=roles or [], now=now,
+                                           evaluations=panels.context(row.state) if panels else None,
+                                           responses=seen, actors=duties.context() if duties else None)
                 results = compiled.guards.run(t, context)
                 conditions = [r.as_entry() for r in results]
                 reasons += [r.reason() for r in results if not r.result]
@@ -621,9 +669,10 @@ class Engine:
             common = dict(chain=pid, seq=seq, prev=row.head, at=at, actor=actor, role=role,
                           trigger=trigger, source=row.state, pathway=pathway.ref, conditions=conditions,
                           rationale=recorded, input=shown, attachments=refs,
-                          registry={"seq": reg.seq, "head": reg.head})
+                          registry={"seq": reg.seq, "head": reg.head}, **({"responses": seen} if seen else {}))
             if reasons:
-                extra: dict[str, Any] = {"refused_inputs": list(admission.bad_inputs)} if admission.bad_inputs else {}
+                bad = sorted({*admission.bad_inputs, *named_bad})
+                extra: dict[str, Any] = {"refused_inputs": bad} if bad else {}
                 if withheld:
                     extra["withheld"] = withheld
                 digest = self._append(conn, pid, seq, make_entry(kind="refusal", dest=t.dest if t else None,
@@ -631,6 +680,14 @@ class Engine:
                                                                  **common, **extra))
                 self._store_extras(conn, pid, seq, kept, files)  # what was attempted is evidence too
                 self._sql.bump.run(conn, {"b_id": pid, "b_seq": seq, "b_head": digest})
+            elif duties is not None and t is not None and not duties.completes(t):
+                # One of several approvals the transition needs: recorded; the proposal stays until the last.
+                dest = row.state
+                digest = self._append(conn, pid, seq, make_entry(kind="approval", dest=dest, entered=entered_at,
+                                                                 due=due, **common))
+                self._store_extras(conn, pid, seq, kept, files)
+                self._sql.bump.run(conn, {"b_id": pid, "b_seq": seq, "b_head": digest})
+                approved = {"approved": len(duties.approvals.get(trigger, [])) + 1, "of": t.approvals}
             else:
                 dest = compiled.fire(row.state, trigger)
                 data.update(clean)
@@ -642,9 +699,19 @@ class Engine:
                 self._store_extras(conn, pid, seq, kept, files)
                 self._sql.move.run(conn, {"b_id": pid, "b_state": dest, "b_seq": seq, "b_head": digest,
                                      "b_data": json.dumps(data), "b_due": due, "b_entered": entered_at})
+                named = clean.get(t.names_response) if t is not None and t.names_response else None
+                moved = responding.cascade(self, conn, reg, kids, actor=actor, at=at, parent={
+                    "id": pid, "seq": seq, "head": digest, "trigger": trigger, "named": named}) if kids else []
         if reasons:
             raise Refused(reasons, seq=seq, hash=digest)
-        return {"id": pid, "trigger": trigger, "from": row.state, "to": dest, "seq": seq, "hash": digest}
+        out = {"id": pid, "trigger": trigger, "from": row.state, "to": dest, "seq": seq, "hash": digest, **approved}
+        if moved:
+            out["responses"] = moved
+        return out
+
+    def _bodies(self, conn: Any, chain: str) -> list[dict[str, Any]]:
+        """A chain's entries, parsed (for its panels: the chain, not a cache, says who scored what)."""
+        return [json.loads(e.body) for e in self._entries(conn, chain)]
 
     def tick(self) -> list[dict[str, Any]]:
         """Fire every due deadline transition, as the clock. Returns what moved or was refused.
@@ -699,8 +766,13 @@ class Engine:
         """Everything a report or an export needs, read in one snapshot so its parts agree."""
         with st.reading(self.db) as conn:
             shown = self._show(conn, proposal_id)
+            secrets = self._secrets(conn, proposal_id)
+            sealed = set(shown.get("sealed", ()))
+            if sealed:  # nobody reads a bid before its opening through the engine: not its kept values either
+                secrets = [s for s in secrets if s["field"] not in sealed
+                           and not (":attachments" in sealed and s["field"].startswith(ATTACHMENT_SECRET))]
             return Record(shown, self._pathway_for(conn, shown["pathway"], shown["version"], shown["sha256"]),
-                          self._entries(conn, proposal_id), self._secrets(conn, proposal_id))
+                          self._entries(conn, proposal_id), secrets)
 
     def _show(self, conn: Any, proposal_id: str) -> dict[str, Any]:
         row = self._row(conn, proposal_id)
@@ -710,6 +782,10 @@ class Engine:
         if stage is None or isinstance(data, st.Unreadable):
             raise Tampered(f"{proposal_id}'s stored {'stage' if stage is None else 'data'} is not one its rules "
                            "or the engine could have written")
+        sealed = self._still_sealed(conn, proposal_id, pathway)
+        if sealed:
+            data = {k: ({"sealed_until": pathway.fields[k].sealed_until} if k in sealed else v)
+                    for k, v in data.items()}
         available = [{"trigger": t.trigger, "to": t.dest, "roles": list(pathway.roles_for(row.state, t)),
                       "requires": list(t.requires), "updates": list(t.updates)} for t in pathway.leaving(row.state)]
         now = timestamp(self.clock())
@@ -719,7 +795,48 @@ class Engine:
                 "confidential": sorted(pathway.confidential), "types": {n: f.type for n, f in pathway.fields.items()},
                 "entered_at": row.entered_at, "due_at": row.due_at,
                 "overdue": bool(row.due_at and row.due_at < now), "seq": row.seq, "head": row.head,
-                "available": available}
+                "available": available, **({"sealed": sorted(sealed)} if sealed else {}),
+                **({"sealed_fields": {n: {"until": pathway.fields[n].sealed_until,
+                                          "confidential": pathway.fields[n].confidential}
+                                      for n in sorted(pathway.sealed)}} if pathway.sealed else {}),
+                **({"parent": parent} if (parent := self._parent(conn, proposal_id)) else {}),
+                **({"responses": self._responses_of(conn, proposal_id)} if pathway.responses else {})}
+
+    def _responses_of(self, conn: Any, pid: str) -> list[dict[str, Any]]:
+        r, p = st.responses, st.proposals
+        rows = conn.execute(select(p.c.id, p.c.state).select_from(r.join(p, p.c.id == r.c.child))
+                            .where(r.c.parent == pid).order_by(p.c.id)).all()
+        return [{"id": x.id, "state": x.state} for x in rows]
+
+    def _parent(self, conn: Any, pid: str) -> str | None:
+        return conn.execute(select(st.responses.c.parent).where(st.responses.c.child == pid)).scalar()
+
+    def _still_sealed(self, conn: Any, pid: str, pathway: Pathway) -> set[str]:
+        """The fields (and ``:attachments``) shown to no one yet: their opportunity has not fired the trigger
+        that unseals them. Read from the chain: the opportunity's move is an entry on this response's chain."""
+        if not pathway.sealed and not pathway.attachments_sealed_until:
+            return set()
+        fired = {e["parent"]["trigger"] for e in self._bodies(conn, pid) if isinstance(e.get("parent"), dict)
+                 and "trigger" in e["parent"]}
+        out = {n for n in pathway.sealed if pathway.fields[n].sealed_until not in fired}
+        if pathway.attachments_sealed_until and pathway.attachments_sealed_until not in fired:
+            out.add(":attachments")
+        return out
+
+    def evaluation(self, proposal_id: str, *, viewer: str | None = None) -> dict[str, Any]:
+        """The evaluation sheet of a proposal's panels, as ``viewer`` may see it (None: staff, all of it)."""
+        from .evaluation.sheet import evaluation_sheet
+
+        with st.reading(self.db) as conn:
+            row = self._row(conn, proposal_id)
+            pathway = self._pathway_for(conn, row.pathway_id, row.version, row.sha256)
+            if not pathway.evaluated_in:
+                raise UsageError(f"{proposal_id} ({pathway.id}) has no evaluation panel")
+            roles = self._registry_now(conn).roles(viewer) if viewer else None
+            if viewer and roles is None:
+                raise NotFound(f"no user '{viewer}' (see 'pathways users list')")
+            sheet = evaluation_sheet(pathway, row.state, self._bodies(conn, proposal_id), viewer=viewer, roles=roles)
+        return {"id": proposal_id, "pathway": row.pathway_id, **sheet}
 
     def list(self, *, pathway: str | None = None, state: str | None = None,
              overdue: bool = False) -> list[dict[str, Any]]:
@@ -736,8 +853,10 @@ class Engine:
             query = query.where(p.c.due_at.is_not(None), p.c.due_at < now)
         with st.reading(self.db) as conn:
             rows = conn.execute(query).all()
+            parents = dict(conn.execute(select(st.responses.c.child, st.responses.c.parent)).all())
         return [{"id": r.id, "pathway": r.pathway_id, "version": r.version, "state": r.state,
-                 "entered_at": r.entered_at, "due_at": r.due_at, "overdue": bool(r.due_at and r.due_at < now)}
+                 "entered_at": r.entered_at, "due_at": r.due_at, "overdue": bool(r.due_at and r.due_at < now),
+                 **({"parent": parents[r.id]} if r.id in parents else {})}
                 for r in rows]
 
     def _check_filters(self, pathway: str | None, state: str | None) -> None:

@@ -115,6 +115,14 @@ class Attachment(SQLModel, table=True):
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
+class Response(SQLModel, table=True):
+    """Which opportunity a response answers (a cache of the response's intake entry, for finding the family)."""
+
+    __tablename__ = "responses"
+    child: str = Field(primary_key=True)
+    parent: str = Field(index=True)
+
+
 class Meta(SQLModel, table=True):
     """Small named values: schema version, the registry chain's head and length, proposal counters.
 
@@ -189,6 +197,7 @@ audit_log = AuditEntry.__table__  # type: ignore[attr-defined]
 secrets = Secret.__table__  # type: ignore[attr-defined]
 attachments = Attachment.__table__  # type: ignore[attr-defined]
 meta = Meta.__table__  # type: ignore[attr-defined]
+responses = Response.__table__  # type: ignore[attr-defined]
 log_leaves = LogLeaf.__table__  # type: ignore[attr-defined]
 log_nodes = LogNode.__table__  # type: ignore[attr-defined]
 log_pending = LogPending.__table__  # type: ignore[attr-defined]
@@ -198,7 +207,7 @@ log_checkpoints = LogCheckpoint.__table__  # type: ignore[attr-defined]
 APPEND_ONLY = ("audit_log", "audit_secrets", "attachments", "log_leaves", "log_nodes", "log_origins",
                "log_checkpoints")
 #: Cache tables, re-derived from the chains by ``verify`` and restored by ``rebuild``.
-CACHES = ("users", "proposals", "pathway_versions", "meta")
+CACHES = ("users", "proposals", "pathway_versions", "meta", "responses")
 
 _SQLITE_TRIGGERS = [
     f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "

@@ -40,6 +40,8 @@ from pathways.errors import NotFound, PathwaysError
 from . import storage as st
 from .audit import REGISTRY, Stored
 from .errors import VerificationFailed
+from .family import Links
+from .family import check as check_family
 from .machines import Compiled, compile_pathway
 from .registry import Registry
 from .replay import Derived, replay
@@ -71,6 +73,7 @@ class Derivation:
     proposals: dict[str, Derived] = field(default_factory=dict)  # filled only when asked (rebuild)
     counters: dict[str, int] = field(default_factory=dict)
     rules: dict[tuple[str, int], Pathway] = field(default_factory=dict)
+    links: list[Links] = field(default_factory=list)  # opportunities and responses, for ``family.check``
 
 
 def _stream(conn: Any, query: Any) -> Iterator[Any]:
@@ -273,15 +276,38 @@ def derive(conn: Any, ids: Iterable[str] = (), *, compiled: dict[tuple[str, int,
     ranges = _split(conn, workers, split_from) if url and workers > 1 and not ids and not keep else [(None, None)]
     if len(ranges) == 1:
         _chains(conn, out, compiled, files, ids=ids, keep=keep)
-        return out
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(len(ranges) - 1, mp_context=context) as pool:
-        futures = [pool.submit(_range_worker, url, lo, hi, files) for lo, hi in ranges[1:]]
-        _chains(conn, out, compiled, files, lo=ranges[0][0], hi=ranges[0][1])
-        for future in futures:
-            out.reports.extend(ChainReport(c, n, h, None if seq is None else VerificationFailed(c, seq, why))
-                               for c, n, h, seq, why in future.result())
+    else:
+        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
+                                              else "spawn")
+        with ProcessPoolExecutor(len(ranges) - 1, mp_context=context) as pool:
+            futures = [pool.submit(_range_worker, url, lo, hi, files) for lo, hi in ranges[1:]]
+            _chains(conn, out, compiled, files, lo=ranges[0][0], hi=ranges[0][1])
+            for future in futures:
+                reports, links = future.result()
+                out.reports.extend(ChainReport(c, n, h, None if seq is None else VerificationFailed(c, seq, why))
+                                   for c, n, h, seq, why in reports)
+                out.links.extend(links)
+    if not ids:  # a family's chains are checked against each other only when all of them are replayed
+        _check_families(conn, out)
     return out
+
+
+def _check_families(conn: Any, out: Derivation) -> None:
+    """Each claim one chain makes on another (``family``); the first finding per chain replaces its report."""
+    r = st.responses
+    cached = {row.child: row.parent for row in conn.execute(select(r.c.child, r.c.parent))}
+    failures = {}
+    broken = {r.chain for r in out.reports if r.error is not None}
+    for failure in check_family(out.links, cached, broken):
+        failures.setdefault(failure.chain, failure)
+    if not failures:
+        return
+    for i, report in enumerate(out.reports):
+        failure = failures.pop(report.chain, None)
+        if failure is not None and report.error is None:
+            out.reports[i] = ChainReport(report.chain, report.entries, report.head, failure)
+    out.reports.extend(ChainReport(c, 0, None, f) for c, f in sorted(failures.items())
+                       if not any(x.chain == c for x in out.reports))
 
 
 def _split(conn: Any, workers: int, split_from: int) -> list[tuple[str | None, str | None]]:
@@ -297,7 +323,8 @@ def _split(conn: Any, workers: int, split_from: int) -> list[tuple[str | None, s
 
 
 def _range_worker(url: str, lo: str | None, hi: str | None,
-                  files: dict[str, tuple[int, str | None]]) -> list[tuple[str, int, str | None, int | None, str]]:
+                  files: dict[str, tuple[int, str | None]]) -> tuple[list[tuple[str, int, str | None, int | None,
+                                                                                 str]], list[Links]]:
     """One id range, verified in a process of its own (both cores), returned as plain tuples."""
     engine = st.connect(url, create=False)
     try:
@@ -306,8 +333,8 @@ def _range_worker(url: str, lo: str | None, hi: str | None,
             _chains(conn, out, {}, files, lo=lo, hi=hi)
     finally:
         engine.dispose()
-    return [(r.chain, r.entries, r.head, r.error.seq if r.error else None, r.error.reason if r.error else "")
-            for r in out.reports]
+    return ([(r.chain, r.entries, r.head, r.error.seq if r.error else None, r.error.reason if r.error else "")
+             for r in out.reports], out.links)
 
 
 def _chains(conn: Any, out: Derivation, compiled: dict[tuple[str, int, str], Compiled],
@@ -356,6 +383,8 @@ def _chains(conn: Any, out: Derivation, compiled: dict[tuple[str, int, str], Com
             out.counters[d.pathway_id] = max(out.counters.get(d.pathway_id, 0), int(number))
         if keep:
             out.proposals[chain] = d
+        if d.links is not None:
+            out.links.append(d.links)
         problem = (VerificationFailed(chain, d.seq, "the chain has no proposal row: the row was deleted")
                    if row is None else compare(d, row))
         out.reports.append(ChainReport(chain, d.seq, d.head, problem))

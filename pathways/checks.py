@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import cost, presence
+from . import cost, panels, presence
 from .celcheck import check_guard
 from .celcheck.lexer import _locate
 from .celcheck.parser import ParseError, parse
@@ -107,10 +107,12 @@ def check_roles(p: Pathway, doc: Document) -> None:
                         "name the pathway's role for what it does")
     clock = _clock_triggers(p)
     for i, t in enumerate(p.transitions):
-        if not t.roles and not any((s, t.trigger) in clock for s in t.sources):
+        if not t.roles and not t.on_parent and not any((s, t.trigger) in clock for s in t.sources):
             doc.problem(_t(i, "trigger"), f"trigger '{t.trigger}' has no roles: add 'roles: [...]' naming who "
                         "may fire it, or name it in a stage deadline's on_expiry for the clock")
-    used = {r for t in p.transitions for r in t.roles}
+    used = {r for t in p.transitions for r in t.roles} | {
+        r for s in p.stages.values() if s.evaluation
+        for r in (s.evaluation.evaluators, *s.evaluation.assigned_by, *s.evaluation.consensus_by)}
     for role in p.roles:
         if role not in used:
             doc.key_problem(("roles", role), f"role '{role}' is declared but no transition uses it", "warning")
@@ -171,7 +173,7 @@ def check_graph(p: Pathway, doc: Document) -> None:
             doc.key_problem(path, f"stage '{name}' has no way out: add a transition from it, or mark it "
                             "'final: true' with an outcome")
             continue
-        exits = [t for t in out if t.dest != name and (t.roles or (name, t.trigger) in clock)]
+        exits = [t for t in out if t.dest != name and (t.roles or t.on_parent or (name, t.trigger) in clock)]
         if not exits:
             doc.key_problem(path, f"stage '{name}' cannot be left by a person or by the clock: every transition "
                             "out of it returns to it or has no roles")
@@ -201,7 +203,8 @@ def check_decision_rationale(p: Pathway, doc: Document) -> None:
     """Awards and declines need written reasons on the record (Dir. 2014/24/EU Art. 84)."""
     for i, t in enumerate(p.transitions):
         dest = p.stages.get(t.dest)
-        if dest and (dest.decision or (dest.final and dest.outcome)) and "rationale" not in t.requires:
+        if dest and (dest.decision or (dest.final and dest.outcome)) and "rationale" not in t.requires \
+                and not t.on_parent:
             doc.problem(_t(i, "trigger"), f"'{t.trigger}' records a decision ('{t.dest}') but does not require "
                         "a rationale; add 'requires: [rationale]' so the reasons are on the record", "warning")
 
@@ -324,6 +327,7 @@ RULES: tuple[Callable[[Pathway, Document], None], ...] = (
     check_optional_reads,
     check_enum_literals,
     check_kind,
+    *panels.RULES,
 )
 
 

@@ -62,8 +62,9 @@ from .celcheck.syntax import (
     Select,
     Unary,
 )
+from .env import PANEL_FIELDS
 from .fields import MAX_FREE_TEXT, MAX_NAME
-from .model import ADMIN, CLOCK, Pathway, Transition
+from .model import ADMIN, CLOCK, MAX_ACTORS, Pathway, Transition
 
 #: The most steps one evaluation of a guard may take (see the module docstring).
 LIMIT = 100_000
@@ -292,18 +293,31 @@ def value_sizes(pathway: Pathway, transition: Transition) -> dict[str, Size]:
 
     fields = {name: of(name) for name in pathway.fields}
     state = max((len(s) for s in pathway.stages), default=1)
-    proposal = _object({**fields, "id": Size(_ID_LENGTH), "state": Size(state), "days_in_stage": Size()})
+    actors = _object({t: Size(MAX_ACTORS, Size(MAX_NAME)) for t in pathway.triggers()})
+    proposal = _object({**fields, "id": Size(_ID_LENGTH), "state": Size(state), "days_in_stage": Size(),
+                        "actors": actors})
     inputs = _object({**{n: fields[n] for n in transition.updates if n in fields}, "rationale": Size(MAX_FREE_TEXT)})
     roles = [*pathway.roles, ADMIN, CLOCK, "publisher"]
     actor = _object({"name": Size(MAX_NAME), "roles": Size(len(roles), Size(max(map(len, roles))))})
     limits = _object({k: Size() for k in pathway.limits})
-    return {
+    out = {
         "proposal": proposal,
         "pathway": _object({"id": Size(len(pathway.id)), "version": Size(), "limits": limits}),
         "input": inputs,
         "actor": actor,
         "now": Size(),
     }
+    if pathway.evaluated_in:  # numbers only: summaries of a panel, never lists
+        def panel(stage: str) -> Size:
+            ev = pathway.evaluation(stage)
+            per = _object({c.name: Size() for c in ev.criteria}) if ev else _object({})
+            return _object({**{k: Size() for k in PANEL_FIELDS}, "mean": per, "lowest": per})
+        here = next((s for s in transition.sources if pathway.evaluation(s)), None)
+        current = {k: v for k, v in panel(here).fields.items()} if here else {}  # type: ignore[union-attr]
+        out["evaluations"] = _object({**current, **{s: panel(s) for s in pathway.evaluated_in}})
+    if pathway.responses:
+        out["responses"] = _object({"received": Size(), "evaluated": Size(), "best_score": Size()})
+    return out
 
 
 def guard_cost(check: str, sizes: dict[str, Size]) -> Cost | None:

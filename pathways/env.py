@@ -33,6 +33,44 @@ def _limit_type(value: int | float) -> CelType:
     return INT if isinstance(value, int) and not isinstance(value, bool) else DOUBLE
 
 
+#: What every panel's summary holds (``engine.evaluation.Panel.summary``); per criterion, the mean and
+#: the lowest of the complete sheets are added as ``mean.<name>`` and ``lowest.<name>``.
+PANEL_FIELDS: dict[str, CelType] = {
+    "assigned": INT, "declared": INT, "recusals": INT, "complete": INT,
+    "weighted_mean": DOUBLE, "has_consensus": BOOL, "consensus": DOUBLE,
+}
+#: What an opportunity's guards see of its responses (``engine.family.responses_summary``).
+RESPONSES = ObjectType("responses", {"received": INT, "evaluated": INT, "best_score": DOUBLE})
+
+
+def panel_type(pathway: Pathway, stage: str) -> ObjectType:
+    """The type of one stage's evaluation summary."""
+    evaluation = pathway.evaluation(stage)
+    names = [c.name for c in evaluation.criteria] if evaluation else []
+    per = {n: DOUBLE for n in names}
+    return ObjectType(f"evaluations.{stage}", {**PANEL_FIELDS, "mean": ObjectType("mean", per),
+                                                "lowest": ObjectType("lowest", per)})
+
+
+def evaluations_type(pathway: Pathway, transition: Transition) -> ObjectType | None:
+    """``evaluations``: the current stage's summary, and each evaluation stage's under its name.
+
+    The current stage is the transition's source; a transition leaving several
+    evaluated stages with different criteria sees only the criteria they share.
+    """
+    stages = pathway.evaluated_in
+    if not stages:
+        return None
+    here = [s for s in transition.sources if pathway.evaluation(s)]
+    current: dict[str, CelType] = {}
+    if here:
+        types = [panel_type(pathway, s) for s in here]
+        shared = set.intersection(*({n for n, _ in t.field("mean").fields} for t in types))  # type: ignore
+        per = {n: DOUBLE for n in sorted(shared)}
+        current = {**PANEL_FIELDS, "mean": ObjectType("mean", per), "lowest": ObjectType("lowest", per)}
+    return ObjectType("evaluations", {**current, **{s: panel_type(pathway, s) for s in stages}})
+
+
 def guard_env(pathway: Pathway, transition: Transition, loose: frozenset[str] = frozenset()) -> dict[str, CelType]:
     """The variables (and their types) the guards of ``transition`` may use.
 
@@ -40,7 +78,9 @@ def guard_env(pathway: Pathway, transition: Transition, loose: frozenset[str] = 
     is unknown, so guards see them as dyn rather than report a cascade.
     """
     fields = {name: DYN if name in loose else FIELD_TYPES[f.type] for name, f in pathway.fields.items()}
-    proposal = ObjectType("proposal", {"id": STRING, "state": STRING, "days_in_stage": INT, **fields})
+    actors = ObjectType("proposal.actors", {trigger: ListType(STRING) for trigger in pathway.triggers()})
+    proposal = ObjectType("proposal", {"id": STRING, "state": STRING, "days_in_stage": INT, "actors": actors,
+                                       **fields})
     limits = ObjectType("pathway.limits", {k: DYN if k in loose else _limit_type(v) for k, v in pathway.limits.items()})
     inputs = {name: fields[name] for name in transition.updates if name in fields}
     return {
@@ -49,4 +89,6 @@ def guard_env(pathway: Pathway, transition: Transition, loose: frozenset[str] = 
         "input": ObjectType("input", {"rationale": STRING, **inputs}),
         "actor": ACTOR,
         "now": TIMESTAMP,
+        **({"evaluations": ev} if (ev := evaluations_type(pathway, transition)) else {}),
+        **({"responses": RESPONSES} if pathway.responses else {}),
     }

@@ -52,15 +52,30 @@ def guard_context(
     actor: str,
     roles: list[str],
     now: dt.datetime,
+    evaluations: dict[str, Any] | None = None,
+    responses: dict[str, Any] | None = None,
+    actors: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """The variables a guard sees; a pure function of the stored proposal and the request."""
-    return {
+    """The variables a guard sees; a pure function of the stored proposal and the request.
+
+    ``evaluations`` (a stage's panels, ``engine.evaluation``), ``responses``
+    (an opportunity's, ``engine.family``) and ``proposal.actors`` (who fired
+    each trigger, ``engine.duties``) are there only where the pathway uses them.
+    """
+    context = {
         "proposal": {**_values(pathway, data), "id": proposal_id, "state": state, "days_in_stage": days_in_stage},
         "pathway": {"id": pathway.id, "version": pathway.version, "limits": dict(pathway.limits)},
         "input": {**_values(pathway, inputs), "rationale": rationale},
         "actor": {"name": actor, "roles": list(roles)},
         "now": now,
     }
+    if actors is not None:
+        context["proposal"]["actors"] = actors
+    if evaluations is not None:
+        context["evaluations"] = evaluations
+    if responses is not None:
+        context["responses"] = {k: responses[k] for k in ("received", "evaluated", "best_score")}
+    return context
 
 
 @dataclass(frozen=True)

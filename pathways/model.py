@@ -21,7 +21,7 @@ CLOCK = "clock"
 ADMIN = "admin"
 
 #: Field names the engine puts on ``proposal`` itself; definitions cannot reuse them.
-RESERVED_FIELDS = frozenset({"id", "state", "days_in_stage"})
+RESERVED_FIELDS = frozenset({"id", "state", "days_in_stage", "actors"})
 
 #: The kinds of pathway tools know and compare against (``rfp`` is the baseline that
 #: reports measure other routes by). A definition may name any other lower-case kind
@@ -32,6 +32,9 @@ KNOWN_KINDS = ("challenge", "pilot", "sandbox", "unsolicited", "rfp")
 #: against them at intake and on every ``--set``, so a guard's worst-case cost
 #: (``pathways.cost``) is known before the definition is published.
 DEFAULT_MAX_ITEMS = 50
+#: ``proposal.actors.<trigger>`` holds at most this many distinct names (the most recent), so guards that
+#: read it stay bounded like any list.
+MAX_ACTORS = 50
 DEFAULT_MAX_LENGTH = {"string": 200, "text": 10_000, "list": 200}  # list: each item
 
 
@@ -59,6 +62,7 @@ class Field:
     at_intake: bool = False  # given at intake although a transition records it later
     max_items: int | None = None  # list fields: most items (default DEFAULT_MAX_ITEMS)
     max_length: int | None = None  # string, text, list items: most characters (default DEFAULT_MAX_LENGTH)
+    sealed_until: str | None = None  # responses: hidden from everyone until the opportunity fires this trigger
 
     @property
     def item_limit(self) -> int:
@@ -103,6 +107,44 @@ class Deadline:
 
 
 @dataclass(frozen=True)
+class Criterion:
+    """One thing a panel scores, from 0 to ``scale``, with its share of the weighted total."""
+
+    name: str
+    weight: float
+    scale: int
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """How a panel scores proposals in a stage (``engine.evaluation`` keeps and judges the sheets)."""
+
+    criteria: tuple[Criterion, ...]
+    min_evaluators: int = 1
+    declaration: bool = True
+    blind: bool = True
+    share_with_vendor: bool = False
+    evaluators: str = "evaluator"
+    assigned_by: tuple[str, ...] = ()
+    consensus_by: tuple[str, ...] = ()
+    cite: str = ""
+
+    def criterion(self, name: str) -> Criterion | None:
+        return next((c for c in self.criteria if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class Responses:
+    """An opportunity's door: the pathway its responses run on, and the stages that take them."""
+
+    pathway: str
+    stages: tuple[str, ...]
+    description: str = ""
+    cite: str = ""
+
+
+@dataclass(frozen=True)
 class Stage:
     """A place a proposal waits; final stages end the process with an outcome."""
 
@@ -113,6 +155,7 @@ class Stage:
     decision: bool = False
     waiting_on: str = "staff"
     deadline: Deadline | None = None
+    evaluation: Evaluation | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +179,11 @@ class Transition:
     updates: tuple[str, ...] = ()
     guards: tuple[Guard, ...] = ()
     description: str = ""
+    on_parent: str | None = None  # responses: fired by the engine when the opportunity fires this trigger
+    chosen: bool | None = None  # with on_parent: only the response the opportunity names (True) or the others
+    names_response: str | None = None  # opportunities: the field whose value names one response (the winner)
+    distinct_from: tuple[str, ...] = ()  # separation of duties: not by whoever fired these triggers
+    approvals: int = 1  # distinct people who must fire it; the last one's firing moves the proposal
 
 
 @dataclass(frozen=True)
@@ -162,14 +210,47 @@ class Pathway:
     sha256: str
     source: str = ""
     path: str = ""
+    responses: Responses | None = None
+    responds_to: str | None = None
+    attachments_sealed_until: str | None = None
     _index: Mapping[tuple[str, str], Transition] = field(default_factory=dict, repr=False, compare=False)
     #: Names of fields whose values never enter the audit entries in clear.
+    #: Sealed fields are among them: the trail keeps their salted hash, like a confidential value's.
     confidential: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    #: Names of fields shown to no one until the opportunity fires their ``sealed_until`` trigger.
+    sealed: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    #: The stages that declare an evaluation, in definition order (read on every transition: computed once).
+    evaluated_in: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    #: Whether any rule asks who did what (distinct_from, approvals, proposal.actors): the engine then reads
+    #: the proposal's entries before judging a transition, which other pathways never pay for.
+    reads_actors: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         index = {(src, t.trigger): t for t in self.transitions for src in t.sources}
         object.__setattr__(self, "_index", MappingProxyType(index))
-        object.__setattr__(self, "confidential", frozenset(n for n, f in self.fields.items() if f.confidential))
+        object.__setattr__(self, "confidential", frozenset(
+            n for n, f in self.fields.items() if f.confidential or f.sealed_until))
+        object.__setattr__(self, "sealed", frozenset(n for n, f in self.fields.items() if f.sealed_until))
+        object.__setattr__(self, "evaluated_in", tuple(n for n, s in self.stages.items() if s.evaluation))
+        object.__setattr__(self, "reads_actors", any(
+            t.distinct_from or t.approvals > 1 or any("proposal.actors" in g.check for g in t.guards)
+            for t in self.transitions))
+
+    def evaluation(self, stage: str) -> Evaluation | None:
+        """The panel evaluation a stage declares, if any."""
+        s = self.stages.get(stage)
+        return s.evaluation if s else None
+
+
+    def on_parent(self, stage: str, trigger: str, chosen: bool | None) -> Transition | None:
+        """The transition the engine fires on a response in ``stage`` when its opportunity fires ``trigger``.
+
+        ``chosen``: whether the opportunity's firing named this response (None when it names none).
+        """
+        for t in self.transitions:
+            if t.on_parent == trigger and stage in t.sources and (t.chosen is None or t.chosen == chosen):
+                return t
+        return None
 
     def transition(self, stage: str, trigger: str) -> Transition | None:
         """The transition ``trigger`` fires from ``stage``, if there is one."""
@@ -222,6 +303,17 @@ def build(data: dict[str, Any], sha256: str, source: str = "", path: str = "") -
     def deadline(d: dict[str, Any] | None) -> Deadline | None:
         return Deadline(**d) if d else None
 
+    def evaluation(e: dict[str, Any] | None) -> Evaluation | None:
+        if not e:
+            return None
+        criteria = tuple(Criterion(c["name"], float(c["weight"]), int(c["scale"]), c.get("description", ""))
+                         for c in e["criteria"])
+        return Evaluation(criteria=criteria, min_evaluators=e.get("min_evaluators", 1),
+                          declaration=e.get("declaration", True), blind=e.get("blind", True),
+                          share_with_vendor=e.get("share_with_vendor", False),
+                          evaluators=e.get("evaluators", "evaluator"), assigned_by=tuple(e.get("assigned_by", ())),
+                          consensus_by=tuple(e.get("consensus_by", ())), cite=e.get("cite", ""))
+
     stages = {
         name: Stage(
             name=name,
@@ -231,6 +323,7 @@ def build(data: dict[str, Any], sha256: str, source: str = "", path: str = "") -
             decision=s.get("decision", False),
             waiting_on=s.get("waiting_on", "staff"),
             deadline=deadline(s.get("deadline")),
+            evaluation=evaluation(s.get("evaluation")),
         )
         for name, s in data["stages"].items()
     }
@@ -239,7 +332,8 @@ def build(data: dict[str, Any], sha256: str, source: str = "", path: str = "") -
                     description=f.get("description", ""), values=tuple(f.get("values", ())),
                     minimum=f.get("minimum"), maximum=f.get("maximum"),
                     confidential=f.get("confidential", False), at_intake=f.get("at_intake", False),
-                    max_items=f.get("max_items"), max_length=f.get("max_length"))
+                    max_items=f.get("max_items"), max_length=f.get("max_length"),
+                    sealed_until=f.get("sealed_until"))
         for name, f in data.get("fields", {}).items()
     }
     transitions = tuple(
@@ -252,6 +346,11 @@ def build(data: dict[str, Any], sha256: str, source: str = "", path: str = "") -
             updates=tuple(t.get("updates", ())),
             guards=tuple(Guard(g["check"], g["message"], g.get("cite", "")) for g in t.get("when", ())),
             description=t.get("description", ""),
+            on_parent=t.get("on_parent"),
+            chosen=t.get("chosen"),
+            names_response=t.get("names_response"),
+            distinct_from=tuple(t.get("distinct_from", ())),
+            approvals=t.get("approvals", 1),
         )
         for t in data["transitions"]
     )
@@ -262,4 +361,7 @@ def build(data: dict[str, Any], sha256: str, source: str = "", path: str = "") -
         limits=ro(dict(data.get("limits", {}))), roles=ro(dict(data["roles"])),
         fields=ro(fields), initial=data["initial"], stages=ro(stages),
         transitions=transitions, sha256=sha256, source=source, path=path,
+        responses=Responses(r["pathway"], tuple(r["while"]), r.get("description", ""), r.get("cite", ""))
+        if (r := data.get("responses")) else None,
+        responds_to=data.get("responds_to"), attachments_sealed_until=data.get("attachments_sealed_until"),
     )

@@ -17,7 +17,7 @@ from .celcheck.syntax import Binary, Comprehension, Conditional, Has, Ident, Nod
 from .model import Pathway, Transition
 
 #: ``proposal`` fields the engine always provides.
-ALWAYS = frozenset({"id", "state", "days_in_stage"})
+ALWAYS = frozenset({"id", "state", "days_in_stage", "actors"})
 
 
 def surely_set(p: Pathway) -> dict[str, frozenset[str]]:

@@ -52,8 +52,9 @@ Checked, stopping at the first problem:
      and log.json must prove it a leaf of the signed tree; what it held is
      not re-judged, and the replay resumes from the next entry's own stage
      (``from``) and times, with the data it may have set unknown (a deadline
-     until a date field is then taken as recorded). The output lists each
-     redacted line and its reason;
+     until a date field is then taken as recorded) and, from then on, panel
+     assignments, declarations and approvals not counted against the hidden
+     history. The output lists each redacted line and its reason;
 
 3. ``secrets.json`` (private bundles): each confidential value and its salt
    reproduce the ``salted_sha256`` its entry carries:
@@ -158,7 +159,8 @@ REDACTED_PREFIX = b'{"hash":"'
 REDACTED_KEYS = {"hash", "prev", "proposal", "reason", "redacted", "seq"}
 ADMIN = "admin"
 PUBLISHER = "publisher"
-KINDS = ("intake", "transition", "refusal")
+PANEL = ("assign", "declare", "score", "consensus")  # an evaluation panel's actions (engine/evaluation/)
+KINDS = ("intake", "transition", "refusal", "approval") + PANEL
 UTC = datetime.timezone(datetime.timedelta(0))  # not datetime.UTC: that needs Python 3.11
 
 
@@ -713,6 +715,11 @@ class Replay:
         self.version, self.last_at, self.last_position = 1, "", 0
         self.gap = False  # the entry before was redacted: the next one's own stage and times are taken
         self.redacted = []  # (line, reason) of each redacted line
+        #: A redacted entry came before: what it did (a panel's assignment or declaration, an approval) is not
+        #: known here, so checks that count on the whole history (who is assigned, how many approvals) pass.
+        self.partial = False
+        self.panels = {}  # stage -> {"assigned": set, "declared": {name: conflict}}
+        self.fired, self.approvals = {}, {}  # trigger -> who fired it; this stage visit's approvals
 
     def roles_for(self, stage, t):
         """Who may fire ``t`` from ``stage``: its roles, and the clock when the stage's deadline names it."""
@@ -739,7 +746,7 @@ class Replay:
         where = f"line {n}"
         if is_redacted(e):
             self.redacted.append((n, e["reason"]))
-            self.gap, self.data, self.due = True, None, None
+            self.gap, self.partial, self.data, self.due = True, True, None, None
             return
         problem = malformed(e)
         if problem:
@@ -770,6 +777,8 @@ class Replay:
             raise Bad(f"{where}: a second intake entry in one trail")
         elif e.get("pathway") != self.pin:
             raise Bad(f"{where}: names another pathway version than the intake pinned")
+        elif kind in PANEL or (kind == "refusal" and "action" in e):
+            self.panel(e, where, position)
         else:
             self.step(e, where, position)
         stage = self.rules["stages"].get(self.stage, {})
@@ -827,11 +836,59 @@ class Replay:
                       + "; ".join([f"'{k}' is not a field" for k in unknown] + [f"'{k}' is required" for k in missing]))
         self.stage, self.entered, self.data = self.rules["initial"], e["at"], dict(inputs)
 
+    def panel(self, e, where, position):
+        """An evaluation action: in its panel's stage rules, by a user; scores only by a declared,
+        unrecused, assigned evaluator while the proposal is in that stage (the engine's replay judges the rest)."""
+        kind, actor, stage = e.get("kind"), e.get("actor"), e.get("stage")
+        if e.get("from") != self.stage:
+            raise Bad(f"{where}: the entry acts from {e.get('from')!r}, but the replay is in {self.stage!r}")
+        rules = (self.rules["stages"].get(stage) or {}).get("evaluation") if isinstance(stage, str) else None
+        if rules is None:
+            raise Bad(f"{where}: an evaluation action for stage {stage!r}, which declares no evaluation")
+        if self.registry.roles(actor, position) is None:
+            raise Bad(f"{where}: the action is by {actor!r}, who was not a user at registry seq {position}")
+        if kind == "refusal":
+            if not e.get("reasons"):
+                raise Bad(f"{where}: a refusal that gives no reason")
+            return
+        if e.get("to") != self.stage:
+            raise Bad(f"{where}: an evaluation action cannot move the proposal")
+        p = self.panels.setdefault(stage, {"assigned": set(), "declared": {}})
+        inputs = e.get("input") or {}
+        if kind == "assign":
+            names = inputs.get("evaluators")
+            if not isinstance(names, list) or not names:
+                raise Bad(f"{where}: an assignment names no evaluator")
+            p["assigned"].update(names)
+        elif kind == "declare":
+            if not self.partial and (actor not in p["assigned"] or p["declared"].get(actor)):
+                raise Bad(f"{where}: {actor!r} declared without being assigned, or after a recusal")
+            p["declared"][actor] = bool(inputs.get("conflict"))
+        elif kind == "score":
+            declared = p["declared"].get(actor)
+            if not self.partial and (actor not in p["assigned"] or declared
+                                     or (rules.get("declaration", True) and declared is None)):
+                raise Bad(f"{where}: {actor!r} scored without being assigned and declared free of conflict, or "
+                          "after a recusal")
+            if self.stage != stage:
+                raise Bad(f"{where}: a score outside its panel's stage {stage!r}")
+
     def step(self, e, where, position):
         state, trigger = self.stage, e.get("trigger")
         if e.get("from") != state:
             raise Bad(f"{where}: the entry moves from {e.get('from')!r}, but the replay is in {state!r}")
         t = self.index.get((state, trigger)) if isinstance(trigger, str) else None
+        if e.get("parent") is not None and e.get("kind") == "transition":
+            # Fired by the engine when the opportunity fired ``parent.trigger`` (bid opening, award): the
+            # opportunity's own trail holds that step; this one has no role, guard or input of its own.
+            ref = e["parent"]
+            if t is None or not isinstance(ref, dict) or t.get("on_parent") != ref.get("trigger") \
+                    or e.get("to") != t["to"]:
+                raise Bad(f"{where}: {trigger!r} is recorded as following the opportunity's "
+                          f"{ref.get('trigger') if isinstance(ref, dict) else ref!r}, which the rules do not say")
+            if t["to"] != state:
+                self.stage, self.entered = t["to"], e["at"]
+            return
         recorded = e.get("conditions") if isinstance(e.get("conditions"), list) else None
         if recorded is None:
             raise Bad(f"{where}: the entry's conditions are not a list")
@@ -847,8 +904,17 @@ class Replay:
             here = sorted(s_t[1] for s_t in self.index if s_t[0] == state) or ["none: the stage is final"]
             raise Bad(f"{where}: {trigger!r} cannot be fired from stage {state!r} (from there: {', '.join(here)}): "
                       "the rules do not allow this step")
-        if e.get("to") != t["to"]:
+        approval = e.get("kind") == "approval"
+        if e.get("to") != (state if approval else t["to"]):
             raise Bad(f"{where}: {trigger!r} leads from {state!r} to {t['to']!r}, but the entry says {e.get('to')!r}")
+        actor = e.get("actor")
+        for earlier in t.get("distinct_from", []):  # separation of duties
+            if actor in self.fired.get(earlier, ()):
+                raise Bad(f"{where}: {actor!r} fired {earlier!r} on this proposal, so may not fire {trigger!r}")
+        gathered = self.approvals.setdefault(trigger, [])
+        if actor in gathered or not self.partial and (len(gathered) + 1 >= t.get("approvals", 1)) == approval:
+            raise Bad(f"{where}: {trigger!r} needs {t.get('approvals', 1)} distinct approvals; this entry does not "
+                      "fit the approvals recorded before it")
         self.check_actor(e, where, position, t)
         self.check_requirements(e, where, t)
         whens = t.get("when", [])
@@ -862,10 +928,17 @@ class Replay:
             if c.get("result") is not True or c.get("error"):
                 raise Bad(f"{where}: {trigger!r} was recorded as done with a failed condition: {w['check']!r} is "
                           f"recorded as {c.get('result')!r}")
+        if approval:
+            gathered.append(actor)
+            return
+        self.fired.setdefault(trigger, set()).update([*gathered, actor])
         if self.data is not None:
             self.data.update(e.get("input", {}))
         if t["to"] != state:
             self.stage, self.entered = t["to"], e["at"]
+            self.approvals = {}
+        else:
+            self.approvals.pop(trigger, None)
 
     def check_actor(self, e, where, position, t):
         """The actor held an allowed role at the entry's registry position; ``role`` is the one the engine picks."""
