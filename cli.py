@@ -1075,7 +1075,7 @@ def docs(ctx: click.Context, pathway: str, fmt: str, output: str) -> None:
 
     from engine.audit import timestamp
     from engine.docs import docs_html
-    from engine.report import render_pdf
+    from engine.rendering import render_pdf
     from pathways.display import local_time
 
     html = docs_html(_pathway(ctx, pathway), local_time(timestamp(dt.datetime.now(dt.UTC)), _city(ctx).zone))

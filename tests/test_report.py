@@ -74,7 +74,7 @@ def test_time_in_the_current_stage_runs_to_the_report_time() -> None:
 
 
 def test_durations_read_like_a_person_writes_them() -> None:
-    from engine.report import duration
+    from engine.rendering import duration
 
     assert [duration(s) for s in (None, 9, 61, 2 * 3600 + 300, 3 * 86400 + 4 * 3600 + 59)] == [
         "—", "9 s", "1 min 1 s", "2 h 5 min", "3 d 4 h"]
@@ -84,7 +84,7 @@ def test_durations_read_like_a_person_writes_them() -> None:
 
 
 def test_markdown_escape_leaves_no_syntax_active() -> None:
-    from engine.report import md_escape
+    from engine.rendering import md_escape
 
     out = md_escape("<b>x</b> [a](javascript:1) *b* _c_ `d` # e | f {{ 7*7 }}\nsecond")
     assert out == ("&lt;b&gt;x&lt;/b&gt; \\[a\\]\\(javascript:1\\) \\*b\\* \\_c\\_ \\`d\\` \\# e \\| f "
@@ -92,7 +92,7 @@ def test_markdown_escape_leaves_no_syntax_active() -> None:
 
 
 def test_css_string_cannot_close_the_string_or_the_style() -> None:
-    from engine.report import css_string
+    from engine.rendering import css_string
 
     out = str(css_string('a"b</style>\\c'))
     assert out.startswith('"') and out.endswith('"') and '"' not in out[1:-1]
@@ -102,7 +102,7 @@ def test_css_string_cannot_close_the_string_or_the_style() -> None:
 def test_a_missing_template_value_fails_instead_of_printing_blank() -> None:
     from jinja2 import UndefinedError
 
-    from engine.report import environment
+    from engine.rendering import environment
 
     env = environment()
     assert env.autoescape is True
