@@ -1028,7 +1028,7 @@ def export_(ctx: click.Context, proposal_id: str, folder: str, public: bool, as_
 
     The bundle holds trail.jsonl (the entries' exact hashed bytes), manifest.json
     (count, head hash, the pathway's YAML), report.html, and verify.py, which
-    checks it all with nothing but Python 3: python3 DIR/verify.py DIR.
+    checks it all with nothing but Python 3: python3 -I DIR/verify.py DIR.
     A private bundle adds secrets.json and attachments/; --public leaves
     them out and still verifies. The chain is verified before writing.
     With the transparency log started, log.json carries the latest signed
@@ -1041,16 +1041,20 @@ def export_(ctx: click.Context, proposal_id: str, folder: str, public: bool, as_
     """
     from engine.export import export
 
-    bundle = export(_engine(ctx), proposal_id, folder, public=public)
+    bundle = export(_engine(ctx), proposal_id, folder, public=public, city=_city(ctx))
     if as_json:
         _emit({"id": bundle.proposal, "folder": str(bundle.folder), "entries": bundle.entries,
                "head": bundle.head, "public": bundle.public, "files": bundle.files, "withheld": bundle.withheld,
-               "log": bundle.log})
+               "log": bundle.log, "redacted": bundle.redacted})
         return
     kind = "public bundle" if public else "private bundle (contains confidential data)"
     click.echo(f"{bundle.folder}: {kind} of {bundle.proposal}, {bundle.entries} entries, head {bundle.head}")
     if bundle.withheld:
         click.echo(f"withheld: {', '.join(bundle.withheld)}")
+    if bundle.redacted:
+        click.echo(f"redacted: entr{'y' if len(bundle.redacted) == 1 else 'ies'} "
+                   f"{', '.join(map(str, bundle.redacted))}, carried by hash alone (they quote a confidential "
+                   "value in hashed bytes; see README.txt)")
     if bundle.log is None:
         click.echo("log: none (the database's transparency log is not started): the bundle has no outside witness")
     else:
@@ -1120,7 +1124,7 @@ def report(ctx: click.Context, proposal_id: str, fmt: str, output: str, public: 
     """
     from engine.report import build_report, report_bytes
 
-    _write_output(output, report_bytes(build_report(_engine(ctx), proposal_id, public=public), fmt))
+    _write_output(output, report_bytes(build_report(_engine(ctx), proposal_id, public=public, city=_city(ctx)), fmt))
     if output != "-":
         click.echo(output)
 
@@ -1145,9 +1149,10 @@ def docs(ctx: click.Context, pathway: str, fmt: str, output: str) -> None:
 
     from engine.audit import timestamp
     from engine.docs import docs_html
-    from engine.report import render_pdf
+    from engine.rendering import render_pdf
+    from pathways.display import local_time
 
-    html = docs_html(_pathway(ctx, pathway), timestamp(dt.datetime.now(dt.UTC)))
+    html = docs_html(_pathway(ctx, pathway), local_time(timestamp(dt.datetime.now(dt.UTC)), _city(ctx).zone))
     _write_output(output, render_pdf(html) if fmt == "pdf" else html.encode("utf-8"))
     if output != "-":
         click.echo(output)

@@ -47,9 +47,11 @@ about the proposal. A bundle's ``verify.py`` is not searched: it is the
 shipped checker, byte for byte the same in every bundle (a test holds it so).
 
 :func:`quotes` applies the same needles to staff free text when it is
-recorded: a rationale or an attachment's name that quotes a confidential
-value is refused and withheld (``Engine._advance``), and the replay re-checks
-that ground (``replay``).
+recorded: a rationale, an attachment's name, or a value given to a
+non-confidential ``string`` or ``text`` field (``--set note=...``) that quotes
+a confidential value is refused and withheld (``Engine._advance``), and the
+replay re-checks that ground (``replay``). At intake there is no chain to
+record a refusal on yet, so such text is refused as invalid data.
 """
 
 from __future__ import annotations
@@ -68,6 +70,12 @@ from .errors import DisclosureRisk
 #: so a name starting with ':' cannot clash with one).
 RATIONALE_SECRET = ":rationale"
 ATTACHMENT_SECRET = ":attachment-"  # + the attachment's number in its entry
+#: How a withheld field value is named in an entry's ``withheld`` list (``input.note``, as guards name it);
+#: its kept value is a secret under the field's own name, so it is unsealed like a confidential input.
+INPUT_TEXT = "input."
+#: Field types whose values staff type as free text (checked when recorded). Lists, money, dates and the rest
+#: are not prose: a list item is a name (a judge, a bidder), not a sentence that could quote an amount.
+FREE_TEXT_TYPES = ("string", "text")
 
 #: Words of 4+ letters too common in procurement records to search for as a whole value.
 COMMON_WORDS = frozenset("""
@@ -259,7 +267,8 @@ def _kind(pathway: Any, name: str) -> str:
     return f.type if f is not None else "text"
 
 
-def _describe(name: str) -> str:
+def describe(name: str) -> str:
+    """How a kept value is named in a message (its field, or what text it is), never the value."""
     if name == RATIONALE_SECRET:
         return "the withheld rationale"
     if name.startswith(ATTACHMENT_SECRET):
@@ -292,7 +301,7 @@ def needles(pathway: Any, secrets: Iterable[Mapping[str, Any]], *, public: Itera
     for s in secrets:
         name, seq = s["field"], s["seq"]
         if salts and s.get("salt"):
-            out.append(Needle(name, seq, f"the salt of {_describe(name)} (entry {seq})",
+            out.append(Needle(name, seq, f"the salt of {describe(name)} (entry {seq})",
                               re.compile(re.escape(str(s["salt"]).casefold()))))
         value = s["value"]
         items = value if isinstance(value, list) else [value]
@@ -303,7 +312,7 @@ def needles(pathway: Any, secrets: Iterable[Mapping[str, Any]], *, public: Itera
             compiled = re.compile(pattern)
             if known and compiled.search(known):
                 continue  # the published rules spell it (a cap, a stage name): public, and in every bundle
-            out.append(Needle(name, seq, f"{what} {_describe(name)} (entry {seq})", compiled))
+            out.append(Needle(name, seq, f"{what} {describe(name)} (entry {seq})", compiled))
     return out
 
 
@@ -418,15 +427,24 @@ def recorded_attachments(files: Iterable[Any]) -> tuple[list[dict[str, Any]], di
     return refs, kept
 
 
+def free_text_fields(pathway: Any, values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``[("input.note", text), ...]``: the values given to non-confidential free-text fields, to be checked."""
+    fields, confidential = getattr(pathway, "fields", {}), getattr(pathway, "confidential", ())
+    return [(f"{INPUT_TEXT}{k}", v) for k, v in values.items()
+            if k not in confidential and k in fields and fields[k].type in FREE_TEXT_TYPES and isinstance(v, str)]
+
+
 def known_needles(pathway: Any, kept: Iterable[Mapping[str, Any]], data: Mapping[str, Any],
                   inputs: Mapping[str, Any]) -> list[Needle]:
     """What staff text recorded with an entry is checked against: every confidential value kept for the
-    proposal before it (``kept``: secrets rows, withheld text aside) and the entry's own confidential inputs;
-    values the proposal shows in public fields (its data and the entry's inputs) are not searched."""
+    proposal before it (``kept``: secrets rows of confidential fields; withheld text aside) and the entry's own
+    confidential inputs. Values the proposal shows in public fields (its data and the entry's inputs) are not
+    searched, except the free text being checked: ``--set note=585000`` must not make the price public."""
     confidential = getattr(pathway, "confidential", ())
-    rows = [dict(r) for r in kept if not str(r["field"]).startswith(":")]
+    checked = {name[len(INPUT_TEXT):] for name, _ in free_text_fields(pathway, inputs)}
+    rows = [dict(r) for r in kept if r["field"] in confidential]
     rows += [{"field": k, "seq": 0, "value": v} for k, v in inputs.items() if k in confidential]
-    public = [v for k, v in {**data, **inputs}.items() if k not in confidential]
+    public = [v for k, v in {**data, **inputs}.items() if k not in confidential and k not in checked]
     return needles(pathway, rows, public=public, salts=False)
 
 
@@ -442,7 +460,9 @@ def free_text_quotes(texts: Iterable[tuple[str, str]], found: list[Needle]) -> l
 
 def withheld_reason(w: Mapping[str, Any]) -> str:
     """The recorded reason: names the fields, never the values."""
-    what = "the rationale" if w["what"] == "rationale" else f"the name of {w['what']}"
+    what = w["what"]
+    what = ("the rationale" if what == "rationale" else
+            f"the value given for {what[len(INPUT_TEXT):]}" if what.startswith(INPUT_TEXT) else f"the name of {what}")
     fields = ", ".join(w["quotes"])
     return (f"{what} quotes a confidential value ({fields}); it is withheld from the record and kept as a "
             f"confidential value: write it without the value")

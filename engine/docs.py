@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathways.graph import mermaid
 from pathways.model import CLOCK, Pathway, Transition
 
-from .report import render
+from .rendering import render
 
 NODE_H, GAP_X, GAP_Y, MARGIN, CHAR_W = 44, 64, 70, 24, 7.2
 

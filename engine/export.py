@@ -53,11 +53,13 @@ A *public* bundle leaves out confidential values, their salts and the
 attached files (they may hold proprietary material); entries keep the salted
 hashes, so it verifies all the same. As a last guard, every file of a public
 bundle is searched for every spelling of every kept value and every salt
-(``engine.disclosure``) before the bundle is released: a value in hashed
-bytes cannot be redacted without breaking the chain, so the export is
-refused instead (:class:`DisclosureRisk`), naming the field, entry, file and
-line. Staff text is checked when it is recorded, so new entries do not
-quote kept values; entries recorded before that check may.
+(``engine.disclosure``) before the bundle is released. Staff text is checked
+when it is recorded, so new entries do not quote kept values; an entry
+recorded before that check may, and its hashed bytes cannot be edited, so
+the public bundle carries it by its hash alone, marked ``redacted`` with the
+reason (``engine.redaction``): ``verify.py`` checks the chain links through it
+and reports it. Anything the check still finds refuses the export
+(:class:`DisclosureRisk`), naming the field, entry, file and line.
 """
 
 from __future__ import annotations
@@ -70,10 +72,13 @@ import re
 import shutil
 import stat
 import tempfile
-from dataclasses import dataclass
+import textwrap
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pathways.city import City
+from pathways.display import local_time
 from pathways.errors import PathwaysError, UsageError
 from pathways.load import canonical_form
 from pathways.resources import templates
@@ -115,6 +120,8 @@ class Bundle:
     withheld: list[str]
     #: The checkpoint the bundle was exported under (origin, size, root, keys), or None: no log.
     log: dict[str, Any] | None = None
+    #: The seqs of entries carried by their hash alone (public bundles; see ``engine.redaction``).
+    redacted: list[int] = field(default_factory=list)
 
 
 class LogNotCheckpointed(PathwaysError):
@@ -206,6 +213,7 @@ def manifest(report: Report, registry: list[Any] = (),  # type: ignore[assignmen
         "public": report.public,
         "withheld": [{"field": w.field, "rule": w.rule, "entries": w.seqs} for w in report.withheld],
         "withheld_basis": [{"cite": c.cite, "note": c.note} for c in report.disclosure_basis],
+        "redacted": [{"entry": seq, "reason": why} for seq, why in sorted(report.redactions.items())],
         "attachments": [{"name": a.name, "sha256": a.sha256, "size": a.size, "entry": a.seq,
                          "included": a.kept and not report.public}
                         for a in report.attachments],
@@ -225,7 +233,7 @@ def _files(engine: Engine, report: Report) -> tuple[dict[str, bytes], dict[str, 
     log = log_evidence(engine, list(report.bodies), registry)
     files = {
         "README.txt": readme(report, len(registry), log).encode("utf-8"),
-        "trail.jsonl": b"".join(body + b"\n" for body in report.bodies),
+        "trail.jsonl": b"".join(line + b"\n" for line in report.lines),
         "registry.jsonl": b"".join(bytes(r.body) + b"\n" for r in registry),
         "manifest.json": _json_bytes(manifest(report, registry, log)),
         "pathway.json": rules,
@@ -258,15 +266,20 @@ README = """\
 Audit bundle for proposal {proposal}
 {underline}
 
-This folder is the record of proposal {proposal} ({title}, pathway {pathway} v{version}),
-exported {exported} as a {kind} bundle. It can be checked offline with nothing but Python 3.
+{intro}
 
 Check it
 --------
-From any folder, with Python 3.8 or later and nothing else installed:
+With Python 3.8 or later and nothing else installed, from inside this folder:
 
-    python3 -I verify.py .            (from inside this folder)
+    python3 -I verify.py .
+
+or from any other folder ({folder} being the path of this folder):
+
     python3 -I {folder}/verify.py {folder}
+
+-I is Python's isolated mode: nothing from the current folder or the environment is imported,
+so only this verify.py and Python's own standard library run.
 
 It prints "ok: ..." and exits 0 when every check passes, or prints one line
 "FAILED: line N: why" (or the file at fault) and exits 1.
@@ -310,6 +323,17 @@ What it does NOT prove
 - The manifest's YAML text is tied to the rules only through "pathways validate" (which prints
   its sha256); pathway.json is what is checked.
 - {withheld}
+{redacted}"""
+
+
+REDACTED = """\
+- {count} line(s) of trail.jsonl stand for entries left out whole: recorded before staff text was
+  checked, their hashed bytes quote a confidential value, and they cannot be edited without breaking
+  the chain. Each such line holds only the entry's seq, hash, prev and the reason ("redacted": true).
+  verify.py checks that the chain links through them (the next line's prev is the hash; the line
+  before hashes to the prev; with log.json, the hash is in the signed tree) and lists them, but it
+  cannot re-judge what they hold, and the replay resumes from the next entry's own stage:
+{lines}  "pathways verify" on the city's database checks them whole.
 """
 
 
@@ -326,7 +350,7 @@ LOG_PROVES = """\
   of the trail and of the registry is in the log's tree of that checkpoint: its inclusion proof
   leads from the line's hash to the signed root. verify.py prints the key's fingerprint (name,
   key ID and the sha256 of the public key) and the checkpoint's origin: compare them with the key
-  and checkpoints the city publishes (or pass the published key: verify.py DIR --key KEY).
+  and checkpoints the city publishes (or pass the published key: python3 -I verify.py DIR --key KEY).
 """
 
 LOG_NOT = """\
@@ -353,11 +377,26 @@ def readme(report: Report, registry_entries: int, log: dict[str, Any] | None = N
                 "withheld;\n  entries keep their salted hashes, so the chain still verifies, but the values "
                 "themselves cannot be\n  checked from this bundle." if report.public else
                 "This is a private bundle: it holds confidential values and files. Do not publish it.")
-    return README.format(proposal=report.proposal["id"], underline="=" * len(title), title=p.title, pathway=p.id,
-                         version=p.version, exported=report.generated_at, kind="public" if report.public else
-                         "private", folder="BUNDLE", entries=report.count, registry=registry_entries,
+    exported = f"{local_time(report.generated_at, report.zone)} ({report.generated_at})"
+    intro = textwrap.fill(f"This folder is the record of proposal {report.proposal['id']} ({p.title}, pathway {p.id} "
+                          f"v{p.version}), exported {exported} as a {'public' if report.public else 'private'} "
+                          "bundle. It can be checked offline with nothing but Python 3.", width=100,
+                          break_long_words=False, break_on_hyphens=False)
+    return README.format(proposal=report.proposal["id"], underline="=" * len(title), intro=intro,
+                         folder="BUNDLE", entries=report.count, registry=registry_entries,
                          withheld=withheld, logfile=LOG_FILE.format(**log) if log else "",
-                         logproves=LOG_PROVES if log else "", lognot=LOG_NOT if log else NO_LOG)
+                         logproves=LOG_PROVES if log else "", lognot=LOG_NOT if log else NO_LOG,
+                         redacted=redacted_note(report))
+
+
+def redacted_note(report: Report) -> str:
+    """README.txt's word on redacted entries (none: nothing)."""
+    if not report.redactions:
+        return ""
+    lines = "".join(textwrap.fill(why, width=100, initial_indent=f"    line {seq}: ", subsequent_indent="      ",
+                                  break_long_words=False, break_on_hyphens=False) + "\n"
+                    for seq, why in sorted(report.redactions.items()))
+    return REDACTED.format(count=len(report.redactions), lines=lines)
 
 
 def _target(folder: Path) -> Path:
@@ -405,8 +444,10 @@ def _write(staging: Path, files: dict[str, bytes], public: bool) -> None:
         os.chmod(path, file_mode)
 
 
-def export(engine: Engine, proposal_id: str, folder: str | os.PathLike[str], *, public: bool = False) -> Bundle:
-    """Verify a proposal's chain and write its bundle to ``folder`` (new or empty)."""
+def export(engine: Engine, proposal_id: str, folder: str | os.PathLike[str], *, public: bool = False,
+           city: City | None = None) -> Bundle:
+    """Verify a proposal's chain and write its bundle to ``folder`` (new or empty); ``city``: whose time zone
+    the README and report show times in (the one in force by default)."""
     target = _target(Path(folder))
     engine.verify([proposal_id])
     sealed = engine.show(proposal_id).get("sealed")
@@ -414,7 +455,7 @@ def export(engine: Engine, proposal_id: str, folder: str | os.PathLike[str], *, 
         names = ", ".join("attachments" if s == ":attachments" else s for s in sealed)
         raise UsageError(f"{proposal_id} is sealed ({names}) until its opportunity opens the responses: export it "
                          "after the opening")
-    report = build_report(engine, proposal_id, public=public, bundle=True)
+    report = build_report(engine, proposal_id, public=public, bundle=True, city=city)
     files, log = _files(engine, report)
     if public:
         check_public(engine, report, files)
@@ -435,7 +476,7 @@ def export(engine: Engine, proposal_id: str, folder: str | os.PathLike[str], *, 
     shown = None if log is None else {"origin": log["origin"], "size": log["size"], "root": log["root"],
                                       "keys": [fingerprint(k) for k in log["keys"]]}
     return Bundle(target, report.proposal["id"], report.count, report.head, public, sorted(files),
-                  [w.field for w in report.withheld], shown)
+                  [w.field for w in report.withheld], shown, sorted(report.redactions))
 
 
 def fingerprint(vkey: str) -> str:

@@ -38,7 +38,15 @@ from pathways.model import CLOCK
 from .admission import admit, follows_parent
 from .audit import DATA_SECRET, GENESIS, VERSIONS, Stored, data_digest, linked, salted_hash
 from .deadlines import legacy_due_at, record_problem, replayed_due
-from .disclosure import ATTACHMENT_SECRET, RATIONALE_SECRET, known_needles, neutral_name, quotes, withheld_reason
+from .disclosure import (
+    ATTACHMENT_SECRET,
+    INPUT_TEXT,
+    RATIONALE_SECRET,
+    known_needles,
+    neutral_name,
+    quotes,
+    withheld_reason,
+)
 from .duties import Duties
 from .errors import VerificationFailed
 from .evaluation import ACTIONS, Panels
@@ -484,17 +492,25 @@ def _rationale(e: dict[str, Any], secrets: Mapping[tuple[int, str], tuple[str, A
 def _withheld(e: dict[str, Any], kind: Any, rationale: Any, pathway: Any, data: Mapping[str, Any],
               inputs: Mapping[str, Any], secrets: Mapping[tuple[int, str], tuple[str, Any]], fail: Callable,
               sealed: set[str] = frozenset()) -> None:  # type: ignore[assignment]
-    """Staff text withheld because it quotes a confidential value: only in a refusal, on a ground that holds."""
+    """Staff text withheld because it quotes a confidential value: only in a refusal, on a ground that holds.
+
+    Withheld text is a rationale, an attachment's original name, or a value given to a non-confidential
+    field (concealed in ``input`` like a confidential one, named ``input.FIELD`` in ``withheld``)."""
     withheld = e.get("withheld")
     hidden = isinstance(e.get("rationale"), dict)
-    if withheld is None and not hidden:
+    concealed = sorted(k for k, v in (e.get("input") or {}).items()
+                       if k not in pathway.confidential and isinstance(v, dict) and "salted_sha256" in v)
+    if withheld is None and not hidden and not concealed:
         return
     if kind != "refusal" or not isinstance(withheld, list) or not withheld:
         raise fail("text is withheld outside a refusal, or without its ground")
     whats = [w.get("what") if isinstance(w, dict) else None for w in withheld]
     if hidden != ("rationale" in whats):
         raise fail("the rationale is withheld without its ground, or its ground names a rationale in clear")
-    texts = {"rationale": rationale}
+    if concealed != sorted(w[len(INPUT_TEXT):] for w in whats if isinstance(w, str) and w.startswith(INPUT_TEXT)):
+        raise fail("a value of a non-confidential field is withheld without its ground, or its ground names a "
+                   "value recorded in clear")
+    texts = {"rationale": rationale, **{f"{INPUT_TEXT}{k}": inputs.get(k) for k in concealed}}
     for i, _ in enumerate(e.get("attachments") or [], 1):
         kept = secrets.get((e["seq"], f"{ATTACHMENT_SECRET}{i}"))
         texts[f"attachment-{i}"] = kept[1] if kept else None

@@ -5,38 +5,51 @@ The report is built from the same stored entries that ``trail.jsonl`` carries
 alone, so what a reader sees is what the hashes cover. It is a *rendering*:
 the record is the trail, and ``verify.py`` checks that, not this page.
 
-Every page goes through one jinja2 ``Environment`` (:func:`environment`),
-loaded from the installed package resources, with autoescaping on (vendor
-text is data, never markup: a ``<script>`` or a ``{{ 7*7 }}`` in a field
-prints as those characters) and ``StrictUndefined`` (a missing value in a
-legal document must fail the render, not print blank). Markdown output gets
-the same guarantee from :func:`md_escape`, which neutralises Markdown syntax
-as well as HTML.
+Every page goes through the one strict, autoescaped jinja2 environment of
+``engine.rendering`` (shared with the rules pages).
 
 A *public* report withholds confidential values (and says which, and under
-which rule); entries keep only the salted hashes the engine recorded.
+which rule); entries keep only the salted hashes the engine recorded. An
+entry whose hashed bytes quote a kept value (recorded before staff text was
+checked) is shown, and carried in a public bundle, by its hash alone, marked
+redacted with the reason (``engine.redaction``); a public field's value that
+quotes one is shown as withheld.
+
+For people, amounts are shown as ``$12,000.50`` (the city's currency) and
+times in the city's time zone to the minute (``pathways.display``); the HTML
+keeps each canonical UTC time in its ``<time datetime>``. The trail, the
+manifest and the other machine files keep canonical strings and UTC.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FunctionLoader, StrictUndefined
-from markupsafe import Markup
-
+from pathways import display
+from pathways.city import City
+from pathways.city import load as load_city
 from pathways.errors import UsageError
 from pathways.model import CLOCK, Pathway
-from pathways.resources import templates
 
 from .audit import timestamp
-from .disclosure import ATTACHMENT_SECRET, RATIONALE_SECRET, Needle, check, needles
+from .disclosure import (
+    ATTACHMENT_SECRET,
+    FREE_TEXT_TYPES,
+    INPUT_TEXT,
+    RATIONALE_SECRET,
+    Needle,
+    check,
+    needles,
+    quotes,
+)
 from .evaluation import ACTIONS
+from .redaction import redacted_line, unpublishable
+from .rendering import render, render_pdf, value_text
 
 if TYPE_CHECKING:
     from .runtime import Engine
@@ -45,94 +58,6 @@ FORMATS = ("html", "md", "pdf")
 #: Words in a legal-basis entry that tie it to withholding data (shown beside withheld fields).
 DISCLOSURE_WORDS = re.compile(r"proprietar|confidential|restrictive legend|trade secret|disclos|personal data|"
                               r"non-disclosure|15\.609|1905", re.IGNORECASE)
-
-
-# --- the template environment ------------------------------------------------------------------
-
-
-def _template_source(name: str) -> tuple[str, str, Callable[[], bool]]:
-    resource = templates().joinpath(name)
-    if not resource.is_file():
-        from jinja2 import TemplateNotFound
-
-        raise TemplateNotFound(name)
-    return resource.read_text(encoding="utf-8"), f"engine/templates/{name}", lambda: True
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~])")
-
-
-def md_escape(value: Any) -> Markup:
-    """Vendor text made inert in Markdown: no links, emphasis, HTML, tables or template syntax.
-
-    HTML-significant characters become entities (Markdown renders them as
-    text), Markdown punctuation is backslash-escaped, and line breaks become
-    ``<br>`` so a value cannot start a heading or a list. GitHub's autolinking
-    of bare ``https://`` text still applies: it shows the address as written.
-    """
-    text = value_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    return Markup(re.sub(r"\r\n|\r|\n", "<br>", text))
-
-
-def css_string(value: Any) -> Markup:
-    """A CSS string literal (for ``@page`` running headers); nothing can close the string or the style."""
-    return Markup('"' + "".join(c if c.isalnum() or c in " -_.:/()" else f"\\{ord(c):x} " for c in str(value)) + '"')
-
-
-def duration(seconds: float | None) -> str:
-    """``3 d 4 h``, ``2 h 5 min``, ``40 s``: precise enough to compare stages, short enough for a table."""
-    if seconds is None:
-        return "—"
-    s = int(seconds)
-    days, rest = divmod(s, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
-
-
-def value_text(value: Any) -> str:
-    """A field value as a reader expects it (booleans as yes/no, lists comma-separated)."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(value_text(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
-
-
-@functools.cache
-def environment() -> Environment:
-    """The one template environment: package resources, autoescape on, missing values fail."""
-    env = Environment(loader=FunctionLoader(_template_source), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(md=md_escape, css_string=css_string, duration=duration, text=value_text)
-    return env
-
-
-def render(template: str, **context: Any) -> str:
-    return environment().get_template(template).render(**context)
-
-
-def render_pdf(html: str) -> bytes:
-    """The HTML as PDF through WeasyPrint (the optional ``pdf`` extra); no network fetches."""
-    try:
-        import weasyprint
-    except ImportError:
-        raise UsageError("PDF output needs WeasyPrint: pip install 'procurement-pathways[pdf]' "
-                         "(or use --format html and print it from a browser)") from None
-
-    def offline(url: str, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError(f"reports are self-contained; refusing to fetch {url}")
-
-    return weasyprint.HTML(string=html, url_fetcher=offline).write_pdf()
 
 
 # --- time in each stage (pure) -----------------------------------------------------------------
@@ -241,6 +166,9 @@ class Event:
     reasons: list[str]
     hash: str
     prev: str
+    #: Why the whole entry is left out of this public version ("" when it is shown); then only seq, hash and
+    #: prev are known here.
+    redacted: str = ""
 
 
 @dataclass(frozen=True)
@@ -273,6 +201,26 @@ class Report:
     secrets: list[dict[str, Any]] = field(repr=False)
     #: A public report's disclosure needles (every kept value and salt as a pattern; never rendered).
     needles: list[Needle] = field(default_factory=list, repr=False)
+    #: The city whose time zone and currency the report is shown in.
+    city: City | None = field(default=None, repr=False)
+    #: ``{seq: reason}`` of the entries a public version shows by their hash alone.
+    redactions: dict[int, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def zone(self) -> Any:
+        """The time zone times are shown in (UTC when no city is given)."""
+        return self.city.zone if self.city is not None else dt.UTC
+
+    @property
+    def lines(self) -> list[bytes]:
+        """What ``trail.jsonl`` carries: each entry's stored bytes, or the line standing for a redacted one."""
+        return [redacted_line(self.proposal["id"], e["seq"], entry_hash, e["prev"], self.redactions[e["seq"]])
+                if e["seq"] in self.redactions else body
+                for e, body, entry_hash in zip(self.entries, self.bodies, self.hashes, strict=True)]
+
+    @property
+    def hashes(self) -> list[str]:
+        return [ev.hash for ev in self.events]
 
     @property
     def longest_stay(self) -> float:
@@ -300,8 +248,32 @@ def withheld_rule(pathway: Pathway, name: str) -> str:
             + (f" ({f.description})" if f.description else ""))
 
 
-def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool = False) -> Report:
-    """Gather a proposal's record from the engine and shape it for the templates."""
+def _withheld_note(e: Mapping[str, Any], what: str) -> str:
+    """How staff text withheld at record time is shown (it quoted a confidential value, named, not shown)."""
+    quoted = next((w.get("quotes") for w in e.get("withheld") or [] if w.get("what") == what), [])
+    return f"[withheld: it quotes a confidential value ({', '.join(quoted)})]"
+
+
+def field_text(pathway: Pathway, name: str, value: Any, city: City | None) -> str:
+    """A field's value for people: amounts as ``$12,000.50`` in the city's currency, the rest as ``value_text``."""
+    f = pathway.fields.get(name)
+    if f is not None and f.type == "money" and isinstance(value, (str, int)) and not isinstance(value, bool):
+        return display.money(value, city.currency if city is not None else "USD")
+    return value_text(value)
+
+
+def _redacted_event(row: Any, e: Mapping[str, Any], why: str) -> Event:
+    """A redacted entry as the report shows it: its seq, hash and prev, and why; nothing of its content."""
+    return Event(seq=e["seq"], at="", kind="redacted", actor="", role="", trigger="", source="", dest="",
+                 refused=False, conditions=[], rationale="", inputs=[], attachments=[], reasons=[], hash=row.hash,
+                 prev=e.get("prev", ""), redacted=why)
+
+
+def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool = False,
+                 city: City | None = None) -> Report:
+    """Gather a proposal's record from the engine and shape it for the templates (``city``: whose time zone
+    and currency to show; the one in force, ``pathways.city.load()``, by default)."""
+    city = city if city is not None else load_city()
     record = engine.record(proposal_id)  # one snapshot: the data, the trail and the secrets agree
     shown, rows, pathway = record.shown, record.entries, record.pathway
     now = engine.clock()
@@ -309,29 +281,37 @@ def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool
     secrets = [] if public else record.secrets
     values = {(s["seq"], s["field"]): s["value"] for s in secrets}
     kept = {a["sha256"] for e in entries for a in e.get("attachments", [])}
+    found = report_needles(pathway, record.secrets, entries, shown["data"]) if public else []
+    redactions = unpublishable(entries, [bytes(r.body) for r in rows], found) if public else {}
     events: list[Event] = []
     withheld: dict[str, list[int]] = {}
     sealed = set(shown.get("sealed", ()))
     for row, e in zip(rows, entries, strict=True):
+        if e["seq"] in redactions:
+            events.append(_redacted_event(row, e, redactions[e["seq"]]))
+            continue
         inputs = []
         for name, value in (e.get("input") or {}).items():
             desc = pathway.fields[name].description if name in pathway.fields else ""
             if isinstance(value, dict) and "salted_sha256" in value:
                 salted = value["salted_sha256"]
-                if public:
+                clear = field_text(pathway, name, values.get((e["seq"], name)), city)
+                if name not in pathway.confidential:  # staff text withheld when recorded: it quoted a value
+                    note = _withheld_note(e, f"{INPUT_TEXT}{name}")
+                    inputs.append(Shown(name, note if public else f"{clear} {note}", False, False, salted, desc))
+                elif public:
                     withheld.setdefault(name, []).append(e["seq"])
                     inputs.append(Shown(name, "withheld", True, True, salted, desc))
                 elif (e["seq"], name) not in values and name in sealed:
                     inputs.append(Shown(name, "sealed until the opportunity opens the responses", True, True,
                                         salted, desc))
                 else:
-                    inputs.append(Shown(name, value_text(values.get((e["seq"], name))), True, False, salted, desc))
+                    inputs.append(Shown(name, clear, True, False, salted, desc))
             else:
-                inputs.append(Shown(name, value_text(value), description=desc))
+                inputs.append(Shown(name, field_text(pathway, name, value, city), description=desc))
         rationale = e.get("rationale") or ""
         if isinstance(rationale, dict):  # withheld: it quotes a confidential value (kept, like one)
-            quoted = next((w.get("quotes") for w in e.get("withheld") or [] if w.get("what") == "rationale"), [])
-            note = f"[withheld: it quotes a confidential value ({', '.join(quoted)})]"
+            note = _withheld_note(e, "rationale")
             rationale = note if public else f"{value_text(values.get((e['seq'], RATIONALE_SECRET)))} {note}"
         t = pathway.transition(e.get("from") or "", e.get("trigger") or "")
         messages = {g.check: g.message for g in t.guards} if t else {}
@@ -353,12 +333,13 @@ def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool
     for name, value in shown["data"].items():
         f = pathway.fields.get(name)
         confidential = name in shown["confidential"]
-        data.append(Shown(name, "withheld" if confidential and public else value_text(value), confidential,
-                          confidential and public, "", f.description if f else ""))
-    found: list[Needle] = []
+        text = "withheld" if confidential and public else field_text(pathway, name, value, city)
+        quoted = quotes(text, found) if public and not confidential else []
+        if quoted:  # a public field set before staff text was checked, quoting a kept value
+            text = f"[withheld: it quotes a confidential value ({', '.join(quoted)})]"
+        data.append(Shown(name, text, confidential, confidential and public, "", f.description if f else ""))
     if public:
         withheld.update({n: withheld.get(n, []) for n in shown["data"] if n in shown["confidential"]})
-        found = report_needles(pathway, record.secrets, entries, shown["data"])
     return Report(
         proposal=shown, pathway=pathway, data=data, events=events,
         stages=time_in_stages(entries, now, pathway.finals),
@@ -367,7 +348,8 @@ def build_report(engine: Engine, proposal_id: str, *, public: bool, bundle: bool
         disclosure_basis=[c for c in pathway.legal_basis if DISCLOSURE_WORDS.search(f"{c.cite} {c.note}")],
         attachments=[a for ev in events for a in ev.attachments], count=len(rows),
         head=rows[-1].hash if rows else "", generated_at=timestamp(now), public=public, bundle=bundle,
-        entries=entries, bodies=[bytes(r.body) for r in rows], secrets=secrets, needles=found)
+        entries=entries, bodies=[bytes(r.body) for r in rows], secrets=secrets, needles=found, city=city,
+        redactions=redactions)
 
 
 def _follows(e: Mapping[str, Any]) -> str:
@@ -404,10 +386,16 @@ def report_bytes(report: Report, fmt: str) -> bytes:
 def report_needles(pathway: Pathway, secrets: Iterable[Mapping[str, Any]], entries: Iterable[Mapping[str, Any]],
                    data: Mapping[str, Any]) -> list[Needle]:
     """The disclosure needles of a proposal's public outputs: every kept value and salt, except values the
-    record shows in non-confidential fields (see ``engine.disclosure``)."""
-    public: list[Any] = [v for k, v in data.items() if k not in pathway.confidential]
+    record shows in non-confidential fields (see ``engine.disclosure``). Free text staff typed (``string`` and
+    ``text`` fields) does not make a value public: the rules publish an award amount, a note does not."""
+
+    def published(k: str) -> bool:
+        f = pathway.fields.get(k)
+        return k not in pathway.confidential and not (f is not None and f.type in FREE_TEXT_TYPES)
+
+    public: list[Any] = [v for k, v in data.items() if published(k)]
     for e in entries:
         public += [v for k, v in (e.get("input") or {}).items()
-                   if k not in pathway.confidential and not (isinstance(v, dict) and "salted_sha256" in v)]
+                   if published(k) and not (isinstance(v, dict) and "salted_sha256" in v)]
     return needles(pathway, secrets, public=public)
 

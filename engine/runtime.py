@@ -57,11 +57,12 @@ from .audit import (
 from .deadlines import due_at
 from .disclosure import (
     ATTACHMENT_SECRET,
+    INPUT_TEXT,
     RATIONALE_SECRET,
+    free_text_fields,
     free_text_quotes,
     known_needles,
     recorded_attachments,
-    value_needles,
     withheld_reason,
 )
 from .duties import Duties
@@ -537,12 +538,9 @@ class Engine(PanelActions):
                 refused = Refused([closed])
             elif refused is None:
                 pid = self._next_id(conn, pathway.id)
-                if files:  # a name quoting a confidential value: refused like any invalid intake
-                    quoted = free_text_quotes([(f"attachment-{i}", f.name) for i, f in enumerate(files, 1)],
-                                              value_needles(pathway, {k: v for k, v in clean.items()
-                                                                      if k in pathway.confidential},
-                                                            public=[v for k, v in clean.items()
-                                                                    if k not in pathway.confidential]))
+                texts = [(f"attachment-{i}", f.name) for i, f in enumerate(files, 1)] + free_text_fields(pathway, clean)
+                if texts:  # text quoting a confidential value: refused like any invalid intake (no chain yet)
+                    quoted = free_text_quotes(texts, known_needles(pathway, [], {}, clean))
                     if quoted:
                         raise InvalidData([withheld_reason(w) for w in quoted])
                 shown, kept = conceal(clean, pathway.confidential)
@@ -746,17 +744,21 @@ class Engine(PanelActions):
             kept.update(named)
             recorded: Any = rationale
             withheld: list[dict[str, Any]] = []
-            if rationale or files:  # staff text quoting a confidential value is refused, and withheld
-                found = self._known_needles(conn, pid, pathway, data, clean)
-                texts = ([("rationale", rationale)] if rationale else []) + [
-                    (f"attachment-{i}", f.name) for i, f in enumerate(files, 1)]
-                withheld = free_text_quotes(texts, found)
+            texts = ([("rationale", rationale)] if rationale else []) + [
+                (f"attachment-{i}", f.name) for i, f in enumerate(files, 1)] + free_text_fields(pathway, clean)
+            if texts:  # staff text quoting a confidential value is refused, and withheld
+                withheld = free_text_quotes(texts, self._known_needles(conn, pid, pathway, data, clean))
                 for w in withheld:
                     reasons.append(withheld_reason(w))
-                if any(w["what"] == "rationale" for w in withheld):
-                    salt = new_salt()
-                    recorded = {"salted_sha256": salted_hash(rationale, salt)}
-                    kept[RATIONALE_SECRET] = (salt, rationale)
+                    if w["what"] == "rationale":
+                        salt = new_salt()
+                        recorded = {"salted_sha256": salted_hash(rationale, salt)}
+                        kept[RATIONALE_SECRET] = (salt, rationale)
+                    elif w["what"].startswith(INPUT_TEXT):  # kept under the field's name, like a confidential one
+                        name = w["what"][len(INPUT_TEXT):]
+                        salt = new_salt()
+                        shown[name] = {"salted_sha256": salted_hash(clean[name], salt)}
+                        kept[name] = (salt, clean[name])
             letter = None
             if not reasons and t is not None and t.letter:  # what the city says to the vendor, on the record
                 letter = self._compose(conn, pid, pathway, t, {**data, **clean}, now, rationale, bodies, panels)

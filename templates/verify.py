@@ -53,6 +53,18 @@ Checked, stopping at the first problem:
      date falls due at the start or end (``at``) of that day in ``zone``. The
      due time is re-derived from that record alone (whether the listed days
      are the city's holidays is the calendar's, whose sha256 is recorded);
+   - a *redacted* line (public bundles only) stands for an entry left out
+     whole because its hashed bytes quote a confidential value (recorded
+     before staff text was checked): ``{"hash", "prev", "proposal",
+     "reason", "redacted": true, "seq"}``. Its ``hash`` takes the place of
+     the line's own in the walk, so the next line's ``prev`` must be it and
+     the line before must hash to its ``prev`` (the chain links through it),
+     and log.json must prove it a leaf of the signed tree; what it held is
+     not re-judged, and the replay resumes from the next entry's own stage
+     (``from``) and times, with the data it may have set unknown (a deadline
+     until a date field is then taken as recorded) and, from then on, panel
+     assignments, declarations and approvals not counted against the hidden
+     history. The output lists each redacted line and its reason;
 
 3. ``secrets.json`` (private bundles): each confidential value and its salt
    reproduce the ``salted_sha256`` its entry carries:
@@ -157,6 +169,10 @@ MAX_LINE = 16 * 1024 * 1024
 #: The largest file read (the engine refuses attachments over 50 MiB; trails are far smaller).
 MAX_FILE = 512 * 1024 * 1024
 CLOCK = "clock"  # the built-in actor that fires deadline triggers
+#: How a redacted line begins: its keys in canonical order start with "hash", which no entry has (every entry
+#: has "actor", which sorts first), so a line is told apart without parsing it.
+REDACTED_PREFIX = b'{"hash":"'
+REDACTED_KEYS = {"hash", "prev", "proposal", "reason", "redacted", "seq"}
 ADMIN = "admin"
 PUBLISHER = "publisher"
 PANEL = ("assign", "declare", "score", "consensus")  # an evaluation panel's actions (engine/evaluation/)
@@ -342,9 +358,31 @@ def parse_canonical(line, where):
     return e
 
 
+def is_redacted(e):
+    return e.get("redacted") is True
+
+
+def parse_redacted(n, line, m):
+    """A line standing for an entry left out of a public bundle: exactly its keys, in canonical form."""
+    where = f"line {n}"
+    e = parse_canonical(line, where)
+    if set(e) != REDACTED_KEYS or not is_redacted(e) or not (is_hash(e["hash"]) and is_hash(e["prev"])) or not (
+            isinstance(e["reason"], str) and e["reason"].strip()):
+        raise Bad(f"{where}: a redacted line must hold exactly hash, prev, proposal, reason, redacted: true and seq")
+    if not m["public"]:
+        raise Bad(f"{where}: redacted, but this is a private bundle, which holds every entry whole")
+    if e["proposal"] != m["proposal"]:
+        raise Bad(f"{where}: names proposal {e['proposal']!r}, but manifest.json names {m['proposal']!r}")
+    if type(e["seq"]) is not int or e["seq"] != n:
+        raise Bad(f"{where}: seq is {e['seq']!r}, expected {n}: a line was removed, repeated or moved")
+    return e
+
+
 def parse_line(n, line, m):
     """One trail line as an entry: structure only (the chain is walked in check_trail)."""
     where = f"line {n}"
+    if line.startswith(REDACTED_PREFIX):
+        return parse_redacted(n, line, m)
     e = parse_canonical(line, where)
     if e.get("proposal") != m["proposal"]:
         raise Bad(f"{where}: names proposal {e.get('proposal')!r}, but manifest.json names {m['proposal']!r}: "
@@ -372,10 +410,14 @@ def check_trail(folder, m, judge=None, hashes_out=None):
     fails at that entry, and a broken link fails where it breaks.
     """
     lines = read_lines(folder, "trail.jsonl", "line")
-    hashes = [leaf_hash(line) for line in lines]
+    parsed = {}
+    # A redacted line stands for its entry by the hash it states (the entry's bytes are not in the bundle).
+    for n, line in enumerate(lines, 1):
+        if line.startswith(REDACTED_PREFIX):
+            parsed[n] = parse_redacted(n, line, m)
+    hashes = [parsed[n]["hash"] if n in parsed else leaf_hash(line) for n, line in enumerate(lines, 1)]
     if hashes_out is not None:
         hashes_out.extend(hashes)
-    parsed = {}
 
     def entry(n):
         if n not in parsed:
@@ -401,7 +443,11 @@ def check_trail(folder, m, judge=None, hashes_out=None):
             raise Bad(f"line {n} (the last): hashes to {actual}, but manifest.json records head {recorded}: "
                       "the line or the manifest's head was altered")
         # Line n+1 does not follow line n. If what comes after line n+1 still commits to it, line n+1 is
-        # intact and line n was altered; otherwise line n+1 itself (its prev) was altered.
+        # intact and line n was altered; otherwise line n+1 itself (its prev) was altered. A redacted line's
+        # hash does not cover the prev it states, so then either may be at fault.
+        if (n + 1) in parsed and is_redacted(parsed[n + 1]):
+            raise Bad(f"line {n + 1} (redacted) states prev {recorded}, but line {n} hashes to {actual}: the "
+                      f"redacted line or line {n} was altered")
         try:
             next_intact = hashes[n] == committed(n + 1)
         except Bad:
@@ -638,6 +684,8 @@ def due_at(deadline, data, entered):
             return timestamp(out)
         if calendar:
             return timestamp(entered + datetime.timedelta(days=int(calendar)))
+        if data is None:  # the data is not known here (an entry before was redacted): the entry says
+            return None
         value = data.get(deadline.get("until") or "") if isinstance(deadline.get("until") or "", str) else None
         if not value:
             return ""
@@ -734,8 +782,13 @@ class Replay:
         self.stage = self.entered = ""
         self.due = ""  # None: this bundle cannot compute it
         self.calendar = None  # the calendar record the due time was counted on (entry version 3)
-        self.data = {}
+        self.data = {}  # None once a redacted entry may have changed it
         self.version, self.last_at, self.last_position = 1, "", 0
+        self.gap = False  # the entry before was redacted: the next one's own stage and times are taken
+        self.redacted = []  # (line, reason) of each redacted line
+        #: A redacted entry came before: what it did (a panel's assignment or declaration, an approval) is not
+        #: known here, so checks that count on the whole history (who is assigned, how many approvals) pass.
+        self.partial = False
         self.panels = {}  # stage -> {"assigned": set, "declared": {name: conflict}}
         self.fired, self.approvals = {}, {}  # trigger -> who fired it; this stage visit's approvals
         self.digest = None  # the data digest of the entry before (version 3)
@@ -763,6 +816,10 @@ class Replay:
     def judge(self, e):
         n, kind, v = e["seq"], e.get("kind"), e.get("v", 1)
         where = f"line {n}"
+        if is_redacted(e):
+            self.redacted.append((n, e["reason"]))
+            self.gap, self.partial, self.data, self.due = True, True, None, None
+            return
         problem = malformed(e)
         if problem:
             raise Bad(f"{where}: the entry is malformed: {problem}")
@@ -784,6 +841,8 @@ class Replay:
         self.version, self.last_at, self.last_position = v, e["at"], position
         if not isinstance(e.get("input", {}), dict):
             raise Bad(f"{where}: the entry's input is not an object")
+        if self.gap:
+            self.resume(e, where, position, v)
         before = self.stage
         if n == 1:
             self.intake(e, where, position)
@@ -797,11 +856,15 @@ class Replay:
             self.step(e, where, position)
         stage = self.rules["stages"].get(self.stage, {})
         if v >= 3:
-            self.counted(e, where, stage, kind == "intake" or kind == "transition" and (
-                self.stage != before or bool(e.get("input"))))
+            if self.data is None or self.entered is None:  # after a redacted line: the times are taken as recorded
+                self.entered, self.due, self.calendar = e.get("entered"), e.get("due") or "", e.get("calendar")
+            else:
+                self.counted(e, where, stage, kind == "intake" or kind == "transition" and (
+                    self.stage != before or bool(e.get("input"))))
             self.carried(e, where, kind)
             return
-        due = due_at(stage.get("deadline"), self.data, parse_time(self.entered, where))
+        due = None if self.entered is None else due_at(stage.get("deadline"), self.data,
+                                                       parse_time(self.entered, where))
         if v >= 2:
             if due is None:
                 due = e.get("due") or ""
@@ -842,7 +905,22 @@ class Replay:
                       f"{e.get('due')}, but the replay gives {self.entered} and {due or None}")
         self.due = due
 
-    def intake(self, e, where, position):
+    def resume(self, e, where, position, v):
+        """The first entry after redacted ones: the replay takes its stage (``from``) and, for version 2, the
+        time it records the stage was entered; the data stays unknown (the redacted entries may have set it)."""
+        self.gap = False
+        if self.rules is None:  # line 1, the intake, was redacted: the rules are the ones this entry names
+            if e.get("kind") == "intake":
+                raise Bad(f"{where}: an intake entry after line 1")
+            self.load_rules(e, where, position)
+        if e.get("from") not in self.rules["stages"]:
+            raise Bad(f"{where}: the entry moves from {e.get('from')!r}, which is not a stage of the rules")
+        self.stage = e["from"]
+        self.entered = e.get("entered") if v >= 2 else None
+        self.digest = None  # the redacted entries may have changed the data: the next digest is taken as given
+
+    def load_rules(self, e, where, position):
+        """The pinned rules, indexed; they must be published by the position the entry acted under."""
         pin = e["pathway"]
         self.rules, self.pin = check_rules(self.folder, pin["sha256"]), pin
         for t in self.rules["transitions"]:
@@ -851,8 +929,12 @@ class Replay:
         published = self.registry.publications.get((pin.get("id"), pin.get("version")))
         if (published is None or published[0] != pin["sha256"] or published[1] > position
                 or (self.rules.get("id"), self.rules.get("version")) != (pin.get("id"), pin.get("version"))):
-            raise Bad(f"{where}: the intake names {pin.get('id')} v{pin.get('version')} ({pin['sha256']}), which "
-                      f"the registry had not published at the position it acted under (seq {position})")
+            raise Bad(f"{where}: the {'intake' if e.get('kind') == 'intake' else 'entry'} names {pin.get('id')} "
+                      f"v{pin.get('version')} ({pin['sha256']}), which the registry had not published at the "
+                      f"position it acted under (seq {position})")
+
+    def intake(self, e, where, position):
+        self.load_rules(e, where, position)
         actor = e.get("actor")
         if actor == CLOCK or self.registry.roles(actor, position) is None:
             raise Bad(f"{where}: the intake is by {actor!r}, who was not a user at registry seq {position}")
@@ -893,12 +975,13 @@ class Replay:
                 raise Bad(f"{where}: an assignment names no evaluator")
             p["assigned"].update(names)
         elif kind == "declare":
-            if actor not in p["assigned"] or p["declared"].get(actor):
+            if not self.partial and (actor not in p["assigned"] or p["declared"].get(actor)):
                 raise Bad(f"{where}: {actor!r} declared without being assigned, or after a recusal")
             p["declared"][actor] = bool(inputs.get("conflict"))
         elif kind == "score":
             declared = p["declared"].get(actor)
-            if actor not in p["assigned"] or declared or (rules.get("declaration", True) and declared is None):
+            if not self.partial and (actor not in p["assigned"] or declared
+                                     or (rules.get("declaration", True) and declared is None)):
                 raise Bad(f"{where}: {actor!r} scored without being assigned and declared free of conflict, or "
                           "after a recusal")
             if self.stage != stage:
@@ -943,7 +1026,7 @@ class Replay:
             if actor in self.fired.get(earlier, ()):
                 raise Bad(f"{where}: {actor!r} fired {earlier!r} on this proposal, so may not fire {trigger!r}")
         gathered = self.approvals.setdefault(trigger, [])
-        if actor in gathered or (len(gathered) + 1 >= t.get("approvals", 1)) == approval:
+        if actor in gathered or not self.partial and (len(gathered) + 1 >= t.get("approvals", 1)) == approval:
             raise Bad(f"{where}: {trigger!r} needs {t.get('approvals', 1)} distinct approvals; this entry does not "
                       "fit the approvals recorded before it")
         self.check_actor(e, where, position, t)
@@ -963,7 +1046,8 @@ class Replay:
             gathered.append(actor)
             return
         self.fired.setdefault(trigger, set()).update([*gathered, actor])
-        self.data.update(e.get("input", {}))
+        if self.data is not None:
+            self.data.update(e.get("input", {}))
         if t["to"] != state:
             self.stage, self.entered = t["to"], e["at"]
             self.approvals = {}
@@ -1204,9 +1288,17 @@ def check_log(doc, m, trail_hashes, registry_hashes, pinned=None):
     return cp, signers
 
 
+def check_redactions(m, found):
+    """The manifest lists the same redacted lines, with the same reasons, as the trail holds."""
+    listed = m.get("redacted", [])
+    if listed != [{"entry": n, "reason": why} for n, why in found]:
+        shown = [r.get("entry") if isinstance(r, dict) else r for r in listed] if isinstance(listed, list) else listed
+        raise Bad(f"manifest.json: lists redacted entries {shown!r}, but trail.jsonl has {[n for n, _ in found]}")
+
+
 # --- main -----------------------------------------------------------------------------------------
 
-USAGE = "usage: python3 verify.py DIR [--key NAME+KEYID+KEY]   (DIR: an exported bundle folder)"
+USAGE = "usage: python3 -I verify.py DIR [--key NAME+KEYID+KEY]   (DIR: an exported bundle folder)"
 
 
 def main(argv):
@@ -1224,8 +1316,9 @@ def main(argv):
         m = load_manifest(folder)
         log = load_log(folder, m)
         registry = check_registry(folder)
-        hashes = []
-        entries = check_trail(folder, m, Replay(folder, registry).judge, hashes)
+        hashes, replay = [], Replay(folder, registry)
+        entries = check_trail(folder, m, replay.judge, hashes)
+        check_redactions(m, replay.redacted)
         values = check_secrets(folder, m, entries)
         files = check_attachments(folder, m, entries)
         check_registry_end(m, registry)
@@ -1236,9 +1329,17 @@ def main(argv):
         print(f"FAILED: {bad}", file=sys.stderr)
         return 1
     kind = "public" if m["public"] else "private"
-    print(f"ok: {m['proposal']}: {len(entries)} entries intact and lawful by the rules in pathway.json, head "
+    redacted = len(replay.redacted)
+    lawful = "lawful by the rules in pathway.json" if not redacted else (
+        f"linked; {len(entries) - redacted} lawful by the rules in pathway.json, {redacted} redacted")
+    print(f"ok: {m['proposal']}: {len(entries)} entries intact and {lawful}, head "
           f"{m['head']} ({kind} bundle; {registry.seq} registry entries replayed; {values} confidential value(s), "
           f"{files} attachment(s) and the rules in pathway.json re-checked)")
+    if redacted:
+        print(f"redacted: {redacted} entr{'y' if redacted == 1 else 'ies'} carried by hash alone (the chain links "
+              "through, the content is not re-judged):")
+        for n, why in replay.redacted:
+            print(f"redacted: line {n}: {why}")
     if signed is None:
         print("log: none: this bundle has NO outside witness (it was exported from a database without a "
               "transparency log); compare its head with a copy the city keeps")

@@ -46,6 +46,8 @@ fields:
   vendor: {type: string, required: true}
   abstract: {type: text, required: true}
   award: {type: money}
+  memo: {type: text}
+  remark: {type: string}
   price: {type: money, required: true, confidential: true}
   opens_on: {type: date, required: true, confidential: true}
   partner: {type: string, required: true, confidential: true}
@@ -60,7 +62,7 @@ transitions:
     from: open
     to: open
     roles: [officer]
-    updates: [award]
+    updates: [award, memo, remark]
   - trigger: close
     from: open
     to: done
@@ -237,6 +239,121 @@ def test_report_public_refuses_in_every_format(tmp_path: Path) -> None:
         assert report_bytes(report, fmt) if fmt != "pdf" else True
         with pytest.raises(DisclosureRisk, match="item 1 of confidential 'bidders'"):
             report_bytes(leaky, fmt)
+
+
+# --- values given with --set ----------------------------------------------------------------------
+
+QUOTE = "Zenith Partners LLC came in at $585,000."
+
+
+def test_a_set_value_quoting_a_confidential_value_is_refused_recorded_and_withheld(tmp_path: Path) -> None:
+    """Free text staff give a public field is checked like a rationale: refused, on the record, withheld."""
+    eng, _ = _engine(tmp_path)
+    pid = eng.intake("secretive", DATA, actor="ana")
+    with pytest.raises(Refused, match=r"the value given for memo quotes a confidential value \(partner, price\)"):
+        eng.advance(pid, "note", actor="ana", updates={"memo": QUOTE, "award": "1000"})
+    last = eng.history(pid)[-1]
+    assert last["kind"] == "refusal" and set(last["input"]["memo"]) == {"salted_sha256"}
+    assert last["input"]["award"] == "1000"  # what did not quote anything stays in clear
+    assert last["withheld"] == [{"what": "input.memo", "quotes": ["partner", "price"]}]
+    assert "585" not in json.dumps(last) and "zenith" not in json.dumps(last).lower()
+    assert [s["value"] for s in eng.secrets(pid) if s["field"] == "memo"] == [QUOTE]
+    assert "memo" not in eng.show(pid)["data"]
+    eng.verify([pid])  # the replay re-checks the ground against the kept text
+    eng.advance(pid, "note", actor="ana", updates={"memo": "The partner's offer is on file."})
+    assert eng.show(pid)["data"]["memo"] == "The partner's offer is on file."
+    eng.verify([pid])
+
+
+def test_a_set_value_equal_to_a_confidential_value_does_not_make_it_public(tmp_path: Path) -> None:
+    """A value the record shows in a public field is not searched; a note set to the price must not be one."""
+    eng, _ = _engine(tmp_path)
+    pid = eng.intake("secretive", DATA, actor="ana")
+    with pytest.raises(Refused, match=r"the value given for remark quotes a confidential value \(price\)"):
+        eng.advance(pid, "note", actor="ana", updates={"remark": "585000"})
+    eng.verify([pid])
+
+
+def test_intake_text_quoting_a_confidential_value_is_invalid_data(tmp_path: Path) -> None:
+    """No chain exists yet to record a refusal on: the intake is refused as invalid, and nothing is written."""
+    eng, _ = _engine(tmp_path)
+    with pytest.raises(InvalidData, match=r"the value given for abstract quotes a confidential value \(partner\)"):
+        eng.intake("secretive", {**DATA, "abstract": "Teaming with ZENITH PARTNERS LLC."}, actor="ana")
+    assert eng.list() == []
+
+
+def test_the_cli_refuses_a_quoting_set_with_the_plain_reason(tmp_path: Path, runner: Any) -> None:
+    from cli import cli
+
+    eng, _ = _engine(tmp_path)
+    pid = eng.intake("secretive", DATA, actor="ana")
+    eng.close()
+    url = f"sqlite:///{tmp_path / 'test.db'}"
+    done = runner.invoke(cli, ["--db", url, "advance", pid, "note", "--set", f"memo={QUOTE}", "--as", "ana"])
+    assert done.exit_code == 1, done.output
+    assert "the value given for memo quotes a confidential value (partner, price)" in done.stderr
+    assert "585" not in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("forged", "finding"), [
+    ({"drop": ("withheld",)}, "text is withheld outside a refusal, or without its ground"),
+    ({"withheld": [{"what": "input.remark", "quotes": ["price"]}]},
+     "a value of a non-confidential field is withheld without its ground"),
+], ids=["no-ground", "other-field"])
+def test_a_withheld_value_without_its_ground_is_a_finding(tmp_path: Path, forged: dict, finding: str) -> None:
+    """A public field's value concealed in an entry that names no ground for it: not what the engine writes."""
+    import sqlite3
+
+    from test_attacks_found import _forge, _resync
+
+    from engine.errors import VerificationFailed
+
+    eng, _ = _engine(tmp_path)
+    pid = eng.intake("secretive", DATA, actor="ana")
+    with pytest.raises(Refused):
+        eng.advance(pid, "note", actor="ana", updates={"memo": QUOTE})
+    eng.close()
+    path = tmp_path / "test.db"
+    last = json.loads(sqlite3.connect(path).execute(
+        "select body from audit_log where chain=? order by seq desc limit 1", (pid,)).fetchone()[0])
+    _forge(path, pid, at="2026-03-03T09:00:00.000000Z", **forged)
+    c = sqlite3.connect(path)
+    c.execute("insert into audit_secrets(chain, seq, field, salt, value) select chain, seq + 1, field, salt, value "
+              "from audit_secrets where chain=? and seq=? and field='memo'", (pid, last["seq"]))
+    c.commit()
+    c.close()
+    _resync(path)
+    again = Engine(f"sqlite:///{path}", create=False)
+    try:
+        with pytest.raises(VerificationFailed, match=finding):
+            again.verify([pid])
+    finally:
+        again.close()
+
+
+def test_a_public_bundle_shows_the_withheld_value_as_withheld_and_verifies(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from engine.export import export
+
+    eng, _ = _engine(tmp_path)
+    try:
+        pid = eng.intake("secretive", DATA, actor="ana")
+        with pytest.raises(Refused):
+            eng.advance(pid, "note", actor="ana", updates={"memo": QUOTE})
+        _signed(eng)
+        public = export(eng, pid, tmp_path / "public", public=True).folder
+        private = export(eng, pid, tmp_path / "private").folder
+    finally:
+        eng.close()
+    page = (public / "report.html").read_text()
+    assert "[withheld: it quotes a confidential value (partner, price)]" in page and "Zenith" not in page
+    assert QUOTE.replace("'", "&#39;") in (private / "report.html").read_text()
+    for bundle in (public, private):
+        done = subprocess.run([sys.executable, "-I", str(bundle / "verify.py"), str(bundle)], capture_output=True,
+                              text=True, cwd=tmp_path, timeout=120)
+        assert done.returncode == 0, done.stderr
 
 
 # --- the property ---------------------------------------------------------------------------------

@@ -387,7 +387,7 @@ def test_verify_without_a_folder_is_a_usage_error(tmp_path: Path, private_bundle
     for args in ([], [str(tmp_path / "nope")], [str(private_bundle), "extra"]):
         done = subprocess.run([sys.executable, "-I", "-S", str(private_bundle / "verify.py"), *args],
                               capture_output=True, text=True, cwd=tmp_path)
-        assert done.returncode == 2 and done.stderr.startswith("usage: python3 verify.py DIR")
+        assert done.returncode == 2 and done.stderr.startswith("usage: python3 -I verify.py DIR")
 
 
 def _load_verifier(bundle: Path) -> Any:

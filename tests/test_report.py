@@ -74,7 +74,7 @@ def test_time_in_the_current_stage_runs_to_the_report_time() -> None:
 
 
 def test_durations_read_like_a_person_writes_them() -> None:
-    from engine.report import duration
+    from engine.rendering import duration
 
     assert [duration(s) for s in (None, 9, 61, 2 * 3600 + 300, 3 * 86400 + 4 * 3600 + 59)] == [
         "—", "9 s", "1 min 1 s", "2 h 5 min", "3 d 4 h"]
@@ -84,7 +84,7 @@ def test_durations_read_like_a_person_writes_them() -> None:
 
 
 def test_markdown_escape_leaves_no_syntax_active() -> None:
-    from engine.report import md_escape
+    from engine.rendering import md_escape
 
     out = md_escape("<b>x</b> [a](javascript:1) *b* _c_ `d` # e | f {{ 7*7 }}\nsecond")
     assert out == ("&lt;b&gt;x&lt;/b&gt; \\[a\\]\\(javascript:1\\) \\*b\\* \\_c\\_ \\`d\\` \\# e \\| f "
@@ -92,7 +92,7 @@ def test_markdown_escape_leaves_no_syntax_active() -> None:
 
 
 def test_css_string_cannot_close_the_string_or_the_style() -> None:
-    from engine.report import css_string
+    from engine.rendering import css_string
 
     out = str(css_string('a"b</style>\\c'))
     assert out.startswith('"') and out.endswith('"') and '"' not in out[1:-1]
@@ -102,7 +102,7 @@ def test_css_string_cannot_close_the_string_or_the_style() -> None:
 def test_a_missing_template_value_fails_instead_of_printing_blank() -> None:
     from jinja2 import UndefinedError
 
-    from engine.report import environment
+    from engine.rendering import environment
 
     env = environment()
     assert env.autoescape is True
@@ -181,6 +181,61 @@ def test_report_tells_the_whole_story(record: Record) -> None:
         assert entry.hash in page
     for content in record.attachments.values():
         assert hashlib.sha256(content).hexdigest() in page
+
+
+ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
+MADRID = "name: Ciudad de prueba\ntime_zone: Europe/Madrid\ncurrency: EUR\n"
+
+
+def _madrid() -> Any:
+    from pathways.city import check
+
+    city, problems = check(MADRID, "<test city>")
+    assert city is not None, problems
+    return city
+
+
+def test_reports_show_amounts_and_local_times_for_people(record: Record) -> None:
+    """The city's currency and zone, to the minute, in every human format; the UTC instant stays in the HTML's
+    <time datetime> for machines. The intake was at 2026-03-02 09:00 UTC: 10:00 in Madrid (CET)."""
+    from engine.report import build_report, report_text
+
+    report = build_report(record.engine, record.proposal, public=False, city=_madrid())
+    first = record.engine.history(record.proposal)[0]["at"]
+    assert first.startswith("2026-03-02T09:00:00")
+    html_page, md_page = report_text(report, "html"), report_text(report, "md")
+    assert f'<time datetime="{first}">2026-03-02 10:00 CET</time> by ana' in html_page
+    assert '<span class="rationale">€12,000.00</span>' in html_page
+    assert "| Opened | 2026-03-02 10:00 CET by ana |" in md_page and "| value | €12,000.00 |" in md_page
+    assert "- When: 2026-03-05 12:00 CET" in md_page  # after 3 d 2 h
+    visible = re.sub(r"<[^>]+>", " ", html_page.split("</style>")[-1])
+    assert not ISO_TIME.search(visible) and not ISO_TIME.search(md_page)
+    assert '<span class="rationale">12000</span>' not in html_page and "| value | 12000 |" not in md_page
+
+
+def test_machine_files_keep_canonical_strings_and_utc(record: Record, tmp_path: Path) -> None:
+    from engine.export import export
+
+    folder = export(record.engine, record.proposal, tmp_path / "b", city=_madrid()).folder
+    intake = json.loads((folder / "trail.jsonl").read_bytes().splitlines()[0])
+    assert intake["input"]["value"] == "12000" and intake["at"].endswith("Z")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["exported_at"].endswith("Z") and ISO_TIME.match(manifest["exported_at"])
+    readme = (folder / "README.txt").read_text()
+    assert re.search(r"exported \d{4}-\d\d-\d\d \d\d:\d\d CES?T \(" + re.escape(manifest["exported_at"]) + r"\)",
+                     readme), readme[:400]
+
+
+def test_the_cli_report_uses_the_city_file(record: Record, db_url: str, runner: Any, tmp_path: Path) -> None:
+    from cli import cli
+
+    city = tmp_path / "city.yaml"
+    city.write_text(MADRID, encoding="utf-8")
+    out = tmp_path / "r.md"
+    done = runner.invoke(cli, ["--db", db_url, "--city", str(city), "report", record.proposal, "--format", "md",
+                               "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "| value | €12,000.00 |" in out.read_text()
 
 
 def test_head_hash_is_on_every_printed_page(record: Record) -> None:
