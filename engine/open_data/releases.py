@@ -84,11 +84,16 @@ def _public(entry: Mapping[str, Any], pathway: Pathway) -> dict[str, Any]:
 class Builder:
     """Replays one proposal's entries into releases (see the module docstring)."""
 
-    def __init__(self, pathway: Pathway, ocid: str, publisher: Publisher, responses: Sequence[Response] = ()) -> None:
+    def __init__(
+        self, pathway: Pathway, ocid: str, publisher: Publisher, responses: Sequence[Response] | None = None
+    ) -> None:
+        """``responses`` is None for a pathway that takes none; an opportunity's list may be empty (no bid yet),
+        and then its tender counts zero tenderers once the call is public."""
         self.pathway = pathway
         self.ocid = ocid
         self.publisher = publisher
-        self.responses = list(responses)
+        self.takes_responses = responses is not None or pathway.responses is not None
+        self.responses = list(responses or ())
         finals = {n: s.outcome for n, s in pathway.stages.items() if s.final}
         self.profile: Profile = profile_for(pathway.id, set(pathway.stages), finals)
 
@@ -297,10 +302,11 @@ class Builder:
         period = self._period(data, p.tender_period)
         if period:
             tender["tenderPeriod"] = period
-        if self.responses:
-            count: int | None = sum(1 for r in self.responses if r.date <= at)
+        opened = any(ph in state.reached for ph in ("tender", "evaluation", "intent"))
+        if self.takes_responses:  # the responses themselves, counted once the call is public (they come in then)
+            received = sum(1 for r in self.responses if r.date <= at)
+            count: int | None = received if opened or received else None
         else:
-            opened = any(ph in state.reached for ph in ("tender", "evaluation", "intent"))
             count = p.tenderers_count(data) if opened else None
         if count is not None:
             tender["numberOfTenderers"] = count
