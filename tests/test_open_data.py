@@ -158,13 +158,25 @@ def test_each_opportunity_walked_with_responses_publishes_valid_ocds_with_its_bi
     assert errors(RELEASE_PACKAGE, releases) == [] and errors(RECORD_PACKAGE, records) == []
     assert [r["ocid"] for r in records["records"]] == [f"ocds-demo00-{oid}"]
     made = releases["releases"]
-    history = json.loads(CliRunner().invoke(cli, ["--db", db, "history", oid, "--json"]).stdout)
-    by_seq = {e["seq"]: e for e in history}
-    for r in made:
-        entry = by_seq[r["auditEntry"]["seq"]]
-        assert (r["auditEntry"]["chain"], r["auditEntry"]["hash"], r["date"]) == (oid, entry["hash"], entry["at"])
+    chains = {
+        chain: {
+            e["seq"]: e for e in json.loads(CliRunner().invoke(cli, ["--db", db, "history", chain, "--json"]).stdout)
+        }
+        for chain in (oid, *answers)
+    }
+    for r in made:  # each release names a real entry of the opportunity's chain or of one of its responses'
+        entry = chains[r["auditEntry"]["chain"]][r["auditEntry"]["seq"]]
+        assert (r["auditEntry"]["hash"], r["date"]) == (entry["hash"], entry["at"])
+        assert entry["kind"] in ("intake", "transition")
+    assert len({r["id"] for r in made}) == len(made)
+    # Every response's receipt is a release of its own, tied to the response's intake.
+    assert {r["auditEntry"]["chain"] for r in made if r["auditEntry"]["seq"] == 1} == {oid, *answers}
+    by_seq = chains[oid]
+    made_own = [r for r in made if r["auditEntry"]["chain"] == oid]
     pending = [
-        by_seq[r["auditEntry"]["seq"]]["to"] for r in made if any(a["status"] == "pending" for a in r.get("awards", []))
+        by_seq[r["auditEntry"]["seq"]]["to"]
+        for r in made_own
+        if any(a["status"] == "pending" for a in r.get("awards", []))
     ]
     assert set(pending) <= {"protest_window", "award_pending"}
     assert bool(pending) is ((stem, final) == ("rfp", "closed"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -170,24 +171,36 @@ def test_responses_become_bids_counted_from_the_time_each_was_received(tmp_path:
         eng.advance(rid, "open_bids", actor="maria")
         received = json.loads(eng.record(first).entries[0].body)["at"]
         as_case = response_from_record(eng.record(first), tenderer_field="vendor")
+        hashes = [h["hash"] for h in eng.history(first)]
         done = publish(eng, load_city(), [rid])
     finally:
         eng.close()
     made = done.release_package["releases"]
     before = [r for r in made if r["date"] < received]
     assert before and all(r["tender"].get("numberOfTenderers", 0) == 0 and "bids" not in r for r in before)
-    addendum, opening = made[-2], made[-1]
-    assert addendum["tender"]["numberOfTenderers"] == 2
-    assert [(b["id"], b["status"]) for b in addendum["bids"]["details"]] == [(first, "pending"), (second, "pending")]
-    # The withdrawal is the bid's own step: the next release of the rfp shows it, the earlier one does not.
-    assert [(b["id"], b["status"]) for b in opening["bids"]["details"]] == [(first, "pending"), (second, "withdrawn")]
+    assert before[-1]["tender"]["numberOfTenderers"] == 0  # published, no bid yet
+    by_entry = {(r["auditEntry"]["chain"], r["auditEntry"]["seq"]): r for r in made}
+    # Each receipt and the withdrawal are releases of their own, tied to the bid's entry; the addendum changes
+    # nothing public and makes none.
+    got_first, got_second, withdrawal = by_entry[(first, 1)], by_entry[(second, 1)], by_entry[(second, 2)]
+    assert [r["auditEntry"]["chain"] for r in made[-4:]] == [first, second, second, rid]
+    assert got_first["tender"]["numberOfTenderers"] == 1 and got_second["tender"]["numberOfTenderers"] == 2
+    assert [(b["id"], b["status"]) for b in got_second["bids"]["details"]] == [(first, "pending"), (second, "pending")]
+    assert [(b["id"], b["status"]) for b in withdrawal["bids"]["details"]] == [
+        (first, "pending"),
+        (second, "withdrawn"),
+    ]
+    opening = made[-1]
     assert opening["tender"]["numberOfTenderers"] == 2  # a withdrawn bid was still submitted
     assert all("value" not in b for r in made for b in (r.get("bids") or {}).get("details", []))
     assert {p["name"] for p in opening["parties"] if "tenderer" in p["roles"]} == {
         "Acme Transit Software LLC",
         "Zenith Mobility Partners",
     }
-    assert as_case == Response(first, "Acme Transit Software LLC", received, "pending", None, ((received, "pending"),))
+    assert dataclasses.replace(as_case, moments=()) == Response(
+        first, "Acme Transit Software LLC", received, "pending", None, ((received, "pending"),)
+    )
+    assert [(seq, digest) for _, seq, digest in as_case.moments] == [(1, hashes[0]), (2, hashes[1])]
     assert done.release_package["extensions"][-1] == BID_EXTENSION
     assert bids_block([as_case], "2020-01-01T00:00:00.000000Z", "USD") is None
     constructed = Response("resp-1", "Early Signals LLC", received, "valid", "58000.5")

@@ -67,6 +67,9 @@ class Response:
     value: str | None = None
     #: (time, status) each time the case's status changed, oldest first; empty: ``status`` throughout.
     changes: tuple[tuple[str, str], ...] = ()
+    #: (time, seq, hash) of each of the case's intakes and transitions: a change it makes to the opportunity's
+    #: public view (a bid received, withdrawn, rejected) is a release tied to that entry of the response's chain.
+    moments: tuple[tuple[str, int, str], ...] = ()
 
     def status_at(self, at: str) -> str:
         """The bid's status as of time ``at`` (its last change by then; ``status`` when none is recorded)."""
@@ -108,8 +111,10 @@ def response_from_record(
         )
     entries = [json.loads(row.body) for row in record.entries]
     changes: list[tuple[str, str]] = []
-    for entry in entries:
+    moments: list[tuple[str, int, str]] = []
+    for row, entry in zip(record.entries, entries, strict=True):
         if entry.get("kind") in ("intake", "transition") and entry.get("to"):
+            moments.append((entry["at"], entry["seq"], row.hash))
             status = _status(pathway, entry["to"])
             if not changes or changes[-1][1] != status:
                 changes.append((entry["at"], status))
@@ -121,6 +126,7 @@ def response_from_record(
         _status(pathway, shown["state"]),
         None if value is None else str(value),
         tuple(changes),
+        tuple(moments),
     )
 
 
