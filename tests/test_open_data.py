@@ -17,11 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import test_challenge_entries as entry_walks
+import test_family_walks as bid_walks
+import test_opportunities
 import test_walk
 from click.testing import CliRunner
 from test_walk import ROUTES
 
 from cli import cli
+from engine import Engine
+from engine.open_data.bids import BID_EXTENSION
 from pathways import load
 
 FIXTURES = Path(__file__).parent / "data" / "ocds"
@@ -79,8 +84,127 @@ ENDINGS = {
 }
 
 
+#: The opportunities, walked with real responses (the walkers of test_family_walks.py and
+#: test_challenge_entries.py), by final stage.
+BID_WALKS = {
+    "closed": bid_walks.test_rfp_to_closed_awards_one_bid_rejects_one_and_the_other_loses,
+    "unsuccessful": bid_walks.test_rfp_declared_unsuccessful_closes_every_bid_unsuccessful,
+    "cancelled": bid_walks.test_rfp_cancelled_cancels_its_bids_and_a_withdrawn_bid_stays_withdrawn,
+}
+FAMILIES = [("rfp", f) for f in BID_WALKS] + [("challenge", f) for f in entry_walks.WALKS]
+#: bidStatus by the final stage a response was left in (bid extension's closed bidStatus codelist).
+BID_STATUS = {
+    "awarded": "valid",
+    "unsuccessful": "valid",
+    "rejected": "disqualified",
+    "withdrawn": "withdrawn",
+    "cancelled": "pending",
+    "winner": "valid",
+    "not_selected": "valid",
+    "ineligible": "disqualified",
+    "no_award": "valid",
+}
+
+
 def test_every_final_stage_has_an_expected_ending() -> None:
-    assert sorted(ENDINGS) == sorted((p.stem, f) for p, f in ROUTES)
+    """Every single-case route and every opportunity's family walk has its expected OCDS ending; the family
+    walks reach every final stage of the opportunity pathways (so a new one needs a walk and an ending)."""
+    assert sorted(ENDINGS) == sorted([(p.stem, f) for p, f in ROUTES] + FAMILIES)
+    for stem in ("rfp", "challenge"):
+        assert {f for s, f in FAMILIES if s == stem} == set(load(test_walk.DEFINITIONS / f"{stem}.yaml").finals)
+    responses = {"rfp-bid", "challenge-entry"}
+    finals = {f for s, f in bid_walks.FAMILY_FINALS if s in responses}
+    finals |= {f for s, fs in entry_walks.FAMILY_FINALS.items() if s in responses for f in fs}
+    assert set(BID_STATUS) == finals
+
+
+def walk_family(stem: str, final: str, folder: Path) -> tuple[str, str, dict[str, str]]:
+    """An opportunity walked with real responses to ``final`` in a fresh database under ``folder``: the
+    database URL, the opportunity's id and each response's id -> final stage, in the order received."""
+    url = f"sqlite:///{folder / 'family.db'}"
+    if stem == "rfp":
+        clock: Any = test_opportunities.Clock()
+        staff, defs = test_opportunities.STAFF, ("rfp.yaml", "rfp-bid.yaml")
+    else:
+        clock, staff, defs = entry_walks.Clock(), entry_walks.STAFF, ("challenge.yaml", "challenge-entry.yaml")
+    e = Engine(url, clock=clock)
+    try:
+        e.add_user("admin", ["admin"])
+        for name, roles in staff.items():
+            e.add_user(name, roles, actor="admin")
+        e.publish_all([load(test_walk.DEFINITIONS / d) for d in defs], actor="admin")
+        if stem == "rfp":
+            BID_WALKS[final](e)
+            oid = next(p["id"] for p in e.list() if p["pathway"] == "rfp")
+        else:
+            oid, _ = entry_walks.walk(e, clock, folder, final)
+        assert e.show(oid)["state"] == final
+        answers = {r["id"]: e.show(r["id"])["state"] for r in e.show(oid)["responses"]}
+    finally:
+        e.close()
+    return url, oid, answers
+
+
+@pytest.mark.parametrize(("stem", "final"), FAMILIES, ids=[f"{s}->{f}" for s, f in FAMILIES])
+def test_each_opportunity_walked_with_responses_publishes_valid_ocds_with_its_bids(
+    stem: str, final: str, tmp_path: Path
+) -> None:
+    """An rfp with real bids and a challenge with real entries, to each outcome: the packages validate, the
+    responses are the tender's bids (status from each response's outcome, counted as numberOfTenderers) and
+    not processes of their own, the releases tie to the opportunity's chain, and no sealed or confidential
+    value of a response (a bid's price and pricing details, an entry's solution and cost sheet) is published."""
+    db, oid, answers = walk_family(stem, final, tmp_path)
+    releases, records, _ = publish(db, tmp_path / "od", "--all")
+    assert errors(RELEASE_PACKAGE, releases) == [] and errors(RECORD_PACKAGE, records) == []
+    assert [r["ocid"] for r in records["records"]] == [f"ocds-demo00-{oid}"]
+    made = releases["releases"]
+    chains = {
+        chain: {
+            e["seq"]: e for e in json.loads(CliRunner().invoke(cli, ["--db", db, "history", chain, "--json"]).stdout)
+        }
+        for chain in (oid, *answers)
+    }
+    for r in made:  # each release names a real entry of the opportunity's chain or of one of its responses'
+        entry = chains[r["auditEntry"]["chain"]][r["auditEntry"]["seq"]]
+        assert (r["auditEntry"]["hash"], r["date"]) == (entry["hash"], entry["at"])
+        assert entry["kind"] in ("intake", "transition")
+    assert len({r["id"] for r in made}) == len(made)
+    # Every response's receipt is a release of its own, tied to the response's intake.
+    assert {r["auditEntry"]["chain"] for r in made if r["auditEntry"]["seq"] == 1} == {oid, *answers}
+    by_seq = chains[oid]
+    made_own = [r for r in made if r["auditEntry"]["chain"] == oid]
+    pending = [
+        by_seq[r["auditEntry"]["seq"]]["to"]
+        for r in made_own
+        if any(a["status"] == "pending" for a in r.get("awards", []))
+    ]
+    assert set(pending) <= {"protest_window", "award_pending"}
+    assert bool(pending) is ((stem, final) == ("rfp", "closed"))
+    compiled = records["records"][0]["compiledRelease"]
+    tender_status, award, contract = ENDINGS[(stem, final)]
+    assert compiled["tender"]["status"] == tender_status
+    assert [a["status"] for a in compiled.get("awards", [])] == ([award] if award else [])
+    assert [c["status"] for c in compiled.get("contracts", [])] == ([contract] if contract else [])
+    bids = compiled["bids"]["details"]
+    assert [b["id"] for b in bids] == list(answers)
+    assert [b["status"] for b in bids] == [BID_STATUS[state] for state in answers.values()]
+    assert compiled["tender"]["numberOfTenderers"] == len(answers)
+    assert compiled["bids"]["statistics"][0] == {"id": "bids", "measure": "bids", "value": len(answers)}
+    assert all("value" not in b for r in made for b in (r.get("bids") or {}).get("details", []))
+    assert releases["extensions"] == [f"{BASE}/ocds/extension/extension.json", BID_EXTENSION]
+    if award:  # the award names responses; its suppliers are their tenderers
+        names = {b["id"]: b["tenderers"][0]["name"] for b in bids}
+        winners = [i for i, state in answers.items() if state in ("awarded", "winner", "not_selected")]
+        if stem == "challenge":  # every prize winner, first place first (the walk gives two prizes)
+            winners = [i for i in answers if answers[i] in ("winner", "not_selected")]
+        assert [s["name"] for s in compiled["awards"][0]["suppliers"]] == [names[i] for i in winners]
+    text = "\n".join(p.read_text(encoding="utf-8") for p in (tmp_path / "od").rglob("*.json")).casefold()
+    if stem == "rfp":
+        secret = [t for _, _, tech, details in test_opportunities.BIDS for t in (tech, details)]
+    else:
+        secret = [t for _, solution, costs in entry_walks.ENTRIES for t in (solution, costs)]
+    assert [t for t in secret if t.casefold() in text] == []
+    assert "walker" not in text and "maria" not in text  # staff and evaluators are never parties
 
 
 @pytest.mark.parametrize(("path", "final"), ROUTES, ids=[f"{p.stem}->{f}" for p, f in ROUTES])
@@ -188,7 +312,9 @@ def test_the_extension_describes_the_audit_entry_of_every_release(demo_db: str, 
     meta = json.loads((tmp_path / "od" / "extension" / "extension.json").read_text(encoding="utf-8"))
     assert meta["schemas"] == ["release-schema.json"] and meta["compatibility"] == ["1.1"]
     assert meta["documentationUrl"]["en"] == f"{BASE}/ocds/extension/README.md"
-    assert releases["extensions"] == [f"{BASE}/ocds/extension/extension.json"]
+    # The demo's rfp has bids: the bid extension is named with ours.
+    assert releases["extensions"] == [f"{BASE}/ocds/extension/extension.json", BID_EXTENSION]
+    assert any("bids" in r for r in releases["releases"])
     patch = json.loads((tmp_path / "od" / "extension" / "release-schema.json").read_text(encoding="utf-8"))
     release_schema = json.loads((FIXTURES / "release-schema-1.1.5.json").read_text(encoding="utf-8"))
     release_schema["properties"].update(patch["properties"])

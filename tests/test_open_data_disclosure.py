@@ -17,6 +17,7 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
+import test_opportunities
 from conftest import DEFINITIONS, FakeClock
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 from engine import DisclosureRisk, Engine
 from engine.disclosure import money_spellings
 from engine.open_data import publish, write
+from pathways import load
 from pathways.city import load as load_city
 
 WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=5, max_size=9)
@@ -147,6 +149,97 @@ def test_no_confidential_value_of_a_pilot_is_published(pricing: str, technical: 
             eng.close()
         if (Path(tmp) / "od").exists():
             _assert_absent(Path(tmp) / "od", secrets)
+
+
+@settings(max_examples=6)
+@given(price=PRICES, technical=SECRET_TEXT, details=SECRET_TEXT)
+def test_no_sealed_or_confidential_value_of_a_bid_is_published(price: str, technical: str, details: str) -> None:
+    """A bid's confidential pricing details (and its price and technical proposal, sealed until the opening and
+    never read by open data) appear in no OCDS file of its rfp, before the opening or after it."""
+    secrets = {
+        "price": (price, "money"),
+        "technical_proposal": (technical, "text"),
+        "pricing_details": (details, "text"),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        clock = test_opportunities.Clock()
+        eng = Engine(f"sqlite:///{tmp}/r.db", clock=clock)
+        try:
+            eng.add_user("admin", ["admin"])
+            for name, roles in test_opportunities.STAFF.items():
+                eng.add_user(name, roles, actor="admin")
+            eng.publish_all([load(DEFINITIONS / "rfp.yaml"), load(DEFINITIONS / "rfp-bid.yaml")], actor="admin")
+            rid = test_opportunities.published_rfp(eng, clock)
+            eng.intake(
+                "rfp-bid",
+                {"vendor": "Acme Transit Software LLC", **{k: v for k, (v, _) in secrets.items()}},
+                actor="clerk",
+                parent=rid,
+            )
+            test_opportunities.submit(eng, rid, 1)
+            _published(eng, rid, Path(tmp) / "sealed")
+            clock.days(14)
+            eng.advance(rid, "open_bids", actor="maria")
+            _published(eng, rid, Path(tmp) / "opened")
+        finally:
+            eng.close()
+        for folder in ("sealed", "opened"):
+            assert (Path(tmp) / folder).exists()  # nothing public quotes them: each is published, not refused
+            _assert_absent(Path(tmp) / folder, secrets)
+
+
+def test_a_bid_whose_pricing_details_are_quoted_in_public_is_refused(tmp_path: Path) -> None:
+    """The bid case is not vacuous: a bid's confidential pricing details, quoted in its rfp's public scope of
+    work, are caught by the disclosure check once the bids are opened (a response's values are held to its
+    opportunity's files)."""
+    quoted = "Zq unit price basis quarterly"
+    clock = test_opportunities.Clock()
+    eng = Engine(f"sqlite:///{tmp_path}/r.db", clock=clock)
+    try:
+        eng.add_user("admin", ["admin"])
+        for name, roles in test_opportunities.STAFF.items():
+            eng.add_user(name, roles, actor="admin")
+        eng.publish_all([load(DEFINITIONS / "rfp.yaml"), load(DEFINITIONS / "rfp-bid.yaml")], actor="admin")
+        rid = eng.intake(
+            "rfp",
+            {
+                "title": "Transit dispatch software",
+                "department": "Transportation",
+                "estimated_value": "90000",
+                "method": "competitive_sealed_proposals",
+                "scope_of_work": f"Dispatch software; {quoted}",
+            },
+            actor="sofia",
+        )
+        eng.advance(rid, "submit_for_review", actor="maria")
+        eng.advance(rid, "approve_solicitation", actor="hannah", rationale="ok", updates={"legal_approved": True})
+        eng.advance(
+            rid,
+            "publish",
+            actor="maria",
+            updates={
+                "solicitation_number": "RFP 1",
+                "authorized_contact_name": "Marcus Lee",
+                "notice_first_published": clock.now.date().isoformat(),
+                "bid_opening": (clock.now + dt.timedelta(days=20)).date().isoformat(),
+            },
+        )
+        publish(eng, load_city(), [rid])  # no bid yet: nothing confidential to quote
+        eng.intake(
+            "rfp-bid", {"vendor": "Acme", "price": "1000.01", "pricing_details": quoted}, actor="clerk", parent=rid
+        )
+        # Until the opening the bid's kept values are withheld from every reader (Engine.record), this check
+        # too; no one, staff included, can read them to quote them. From the opening they are held to its files.
+        clock.days(21)
+        eng.advance(rid, "open_bids", actor="maria")
+        try:
+            publish(eng, load_city(), [rid])
+        except DisclosureRisk as refused:
+            assert "confidential 'pricing_details'" in str(refused) and "unit price basis" not in str(refused)
+        else:
+            raise AssertionError("a bid's pricing details quoted in its rfp's public text were published")
+    finally:
+        eng.close()
 
 
 def test_a_fixed_proposal_publishes_and_a_quoted_value_is_refused(tmp_path: Path) -> None:

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+import test_opportunities
 from click.testing import CliRunner
-from conftest import DEFINITIONS, FakeClock
+from conftest import DEFINITIONS
 
 from cli import cli
 from engine import Engine
 from engine.errors import InvalidOpenData
+from engine.open_data import publish
 from engine.open_data.bids import BID_EXTENSION, Response, bids_block, response_from_record
-from engine.open_data.packages import Envelope, release_package
 from engine.open_data.red_flags import flags, late_bid_won, short_submission_period, single_bid
-from engine.open_data.releases import Builder, Publisher
 from engine.open_data.validation import validate
 from engine.open_data.values import org_id
 from pathways import load
@@ -93,40 +93,25 @@ def test_r030_late_bid_won_needs_a_valid_late_bid_by_an_active_supplier() -> Non
     assert [f.code for f in flags(compiled(tenderers=1, awards=award, bids=_bids(late)))] == ["R018", "R030"]
 
 
-def _single_bid_rfp(db: str) -> None:
-    clock = FakeClock(dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC))
+def _rfp_world(db: str) -> tuple[Engine, test_opportunities.Clock]:
+    """An engine on ``db`` with the rfp family published and its staff (test_opportunities' walkers)."""
+    clock = test_opportunities.Clock()
     eng = Engine(db, clock=clock)
+    eng.add_user("admin", ["admin"])
+    for name, roles in test_opportunities.STAFF.items():
+        eng.add_user(name, roles, actor="admin")
+    eng.publish_all([load(DEFINITIONS / "rfp.yaml"), load(DEFINITIONS / "rfp-bid.yaml")], actor="admin")
+    return eng, clock
+
+
+def _single_bid_rfp(db: str) -> None:
+    """An rfp that received one real bid and opened it (it cannot recommend an award: min_bids is 2)."""
+    eng, clock = _rfp_world(db)
     try:
-        eng.add_user("ana", roles=list(load(DEFINITIONS / "rfp.yaml").roles))
-        eng.publish(DEFINITIONS / "rfp.yaml", actor="ana")
-        pid = eng.intake(
-            "rfp",
-            {
-                "title": "Signal timing study",
-                "department": "Transportation",
-                "estimated_value": "60000",
-                "method": "competitive_sealed_proposals",
-            },
-            actor="ana",
-        )
-        eng.advance(pid, "submit_for_review", actor="ana")
-        eng.advance(
-            pid, "approve_solicitation", actor="ana", rationale="documents approved", updates={"legal_approved": True}
-        )
-        eng.advance(
-            pid,
-            "publish",
-            actor="ana",
-            updates={
-                "solicitation_number": "RFP 8100 SIG",
-                "authorized_contact_name": "Marcus Lee",
-                "notice_first_published": "2026-03-02",
-                "bid_opening": "2026-03-20",
-            },
-        )
-        clock.advance(days=19)
-        eng.advance(pid, "open_bids", actor="ana")
-        eng.advance(pid, "record_bids", actor="ana", updates={"bids_received": 1})
+        rid = test_opportunities.published_rfp(eng, clock)
+        test_opportunities.submit(eng, rid, 0)
+        clock.days(14)
+        eng.advance(rid, "open_bids", actor="maria")
     finally:
         eng.close()
 
@@ -142,45 +127,136 @@ def test_a_single_bid_is_a_warning_for_staff_not_a_refusal(tmp_path: Path) -> No
         "R018)\n"
     )
     shown = json.loads(result.stdout)
-    assert [f["code"] for f in shown["flags"]] == ["R018"] and shown["processes"] == 1
+    assert [f["code"] for f in shown["flags"]] == ["R018"] and shown["processes"] == 1  # the bid is no process
     package = json.loads((tmp_path / "od" / "release-package.json").read_text(encoding="utf-8"))
-    assert package["releases"][-1]["tender"]["numberOfTenderers"] == 1
-    assert package["releases"][-1]["tag"] == ["tenderUpdate"]
+    last = package["releases"][-1]
+    assert last["tender"]["numberOfTenderers"] == 1 and len(last["bids"]["details"]) == 1
+    assert last["tag"] == ["tenderUpdate"]
+
+
+def test_two_bids_raise_no_single_bid_flag(tmp_path: Path) -> None:
+    """R018 counts the responses themselves: a second real bid clears it."""
+    db = f"sqlite:///{tmp_path / 'rfp.db'}"
+    eng, clock = _rfp_world(db)
+    try:
+        rid = test_opportunities.published_rfp(eng, clock)
+        for i in range(2):
+            test_opportunities.submit(eng, rid, i)
+        clock.days(14)
+        eng.advance(rid, "open_bids", actor="maria")
+        done = publish(eng, load_city(), [rid])
+    finally:
+        eng.close()
+    assert done.flags == []
+    assert done.record_package["records"][0]["compiledRelease"]["tender"]["numberOfTenderers"] == 2
 
 
 def test_responses_become_bids_counted_from_the_time_each_was_received(tmp_path: Path) -> None:
-    """The seam for opportunities: responses (here: constructed, and one read from a real case) give the bids
-    block, the tenderer parties and numberOfTenderers, release by release; the bid extension is then named."""
+    """Real bids give the bids block, the tenderer parties and numberOfTenderers release by release, each bid
+    counted from its receipt and with the status its case had at that release (replayed, like the release);
+    a sealed price is never published, before the opening or after it; the bid extension is then named."""
     db = f"sqlite:///{tmp_path / 'rfp.db'}"
-    _single_bid_rfp(db)
-    eng = Engine(db)
+    eng, clock = _rfp_world(db)
     try:
-        record = eng.record("rfp-0001")
-        city = load_city()
-        first_at = json.loads(record.entries[0].body)["at"]
-        responses = [
-            Response("resp-1", "Early Signals LLC", first_at, "valid", "58000.5"),
-            Response("resp-2", "Late Signals Inc", "2026-03-21T15:00:00.000000Z", "pending"),
-        ]
-        builder = Builder(
-            record.pathway, "ocds-demo00-rfp-0001", Publisher(city.name, city.currency, city.zone), responses
-        )
-        made = builder.releases(record.entries)
-        as_case = response_from_record(record, tenderer_field="department")
+        rid = test_opportunities.published_rfp(eng, clock)
+        first = test_opportunities.submit(eng, rid, 0)
+        clock.days(1)
+        second = test_opportunities.submit(eng, rid, 1)
+        clock.days(1)
+        eng.advance(rid, "issue_addendum", actor="maria", rationale="questions answered", updates={"addenda_issued": 1})
+        doc = tmp_path / "withdrawal.txt"
+        doc.write_text("we withdraw our bid", encoding="utf-8")
+        eng.advance(second, "withdraw", actor="clerk", rationale="withdrawn in writing", attachments=[doc])
+        clock.days(12)
+        eng.advance(rid, "open_bids", actor="maria")
+        received = json.loads(eng.record(first).entries[0].body)["at"]
+        as_case = response_from_record(eng.record(first), tenderer_field="vendor")
+        hashes = [h["hash"] for h in eng.history(first)]
+        done = publish(eng, load_city(), [rid])
     finally:
         eng.close()
-    assert made[0]["tender"]["numberOfTenderers"] == 1 and made[-1]["tender"]["numberOfTenderers"] == 2
-    assert made[-1]["bids"]["details"][0]["value"] == {"amount": 58000.5, "currency": "USD"}
-    assert "value" not in made[-1]["bids"]["details"][1]
-    assert {p["name"] for p in made[-1]["parties"] if "tenderer" in p["roles"]} == {
-        "Early Signals LLC",
-        "Late Signals Inc",
+    made = done.release_package["releases"]
+    before = [r for r in made if r["date"] < received]
+    assert before and all(r["tender"].get("numberOfTenderers", 0) == 0 and "bids" not in r for r in before)
+    assert before[-1]["tender"]["numberOfTenderers"] == 0  # published, no bid yet
+    by_entry = {(r["auditEntry"]["chain"], r["auditEntry"]["seq"]): r for r in made}
+    # Each receipt and the withdrawal are releases of their own, tied to the bid's entry; the addendum changes
+    # nothing public and makes none.
+    got_first, got_second, withdrawal = by_entry[(first, 1)], by_entry[(second, 1)], by_entry[(second, 2)]
+    assert [r["auditEntry"]["chain"] for r in made[-4:]] == [first, second, second, rid]
+    assert got_first["tender"]["numberOfTenderers"] == 1 and got_second["tender"]["numberOfTenderers"] == 2
+    assert [(b["id"], b["status"]) for b in got_second["bids"]["details"]] == [(first, "pending"), (second, "pending")]
+    assert [(b["id"], b["status"]) for b in withdrawal["bids"]["details"]] == [
+        (first, "pending"),
+        (second, "withdrawn"),
+    ]
+    opening = made[-1]
+    assert opening["tender"]["numberOfTenderers"] == 2  # a withdrawn bid was still submitted
+    assert all("value" not in b for r in made for b in (r.get("bids") or {}).get("details", []))
+    assert {p["name"] for p in opening["parties"] if "tenderer" in p["roles"]} == {
+        "Acme Transit Software LLC",
+        "Zenith Mobility Partners",
     }
-    assert as_case == Response("rfp-0001", "Transportation", first_at, "pending", None)
-    envelope = Envelope("City of Austin", None, "https://data.example.gov", "https://example.gov/licence")
-    package = release_package(envelope, made)
-    assert package["extensions"] == ["https://data.example.gov/ocds/extension/extension.json", BID_EXTENSION]
-    assert bids_block(responses, "2020-01-01T00:00:00.000000Z", "USD") is None
+    assert dataclasses.replace(as_case, moments=()) == Response(
+        first, "Acme Transit Software LLC", received, "pending", None, ((received, "pending"),)
+    )
+    assert [(seq, digest) for _, seq, digest in as_case.moments] == [(1, hashes[0]), (2, hashes[1])]
+    assert done.release_package["extensions"][-1] == BID_EXTENSION
+    assert bids_block([as_case], "2020-01-01T00:00:00.000000Z", "USD") is None
+    constructed = Response("resp-1", "Early Signals LLC", received, "valid", "58000.5")
+    assert bids_block([constructed], received, "USD")["details"][0]["value"] == {"amount": 58000.5, "currency": "USD"}
+
+
+def test_a_late_bid_that_wins_is_flagged_r030(tmp_path: Path) -> None:
+    """R030 can happen on the shipped rules: a bid is taken in while the rfp is 'published', and it stays
+    published until open_bids fires, at the earliest on the opening date (the clock fires it at the end of
+    that day, UTC, or staff later), while the published tender period ends at the start of the opening date
+    in the city's zone. A bid received in that gap that wins is what a watchdog running Cardinal will flag."""
+    db = f"sqlite:///{tmp_path / 'rfp.db'}"
+    eng, clock = _rfp_world(db)
+    try:
+        rid = test_opportunities.published_rfp(eng, clock)
+        early = test_opportunities.submit(eng, rid, 0)
+        clock.days(13)  # 15:00 UTC on the opening date: after the period's end (00:00 in Austin)
+        late = test_opportunities.submit(eng, rid, 1)
+        eng.advance(rid, "open_bids", actor="maria")
+        for bid in (early, late):
+            eng.assign(bid, ["li", "raj"], actor="maria")
+            test_opportunities.score_all(eng, bid, {"li": ("80", "70", "90"), "raj": ("70", "75", "85")})
+        eng.advance(
+            rid,
+            "recommend_award",
+            actor="david",
+            rationale="best value",
+            updates={"recommended_response": late, "award_amount": "385000"},
+        )
+        doc = tmp_path / "intent.txt"
+        doc.write_text("notice of intent", encoding="utf-8")
+        eng.advance(
+            rid,
+            "announce_intent",
+            actor="maria",
+            attachments=[doc],
+            updates={"intent_announced_on": clock.now.date().isoformat()},
+        )
+        pending = publish(eng, load_city(), [rid])  # announced, not yet awarded: no active award, no R030
+        clock.days(11)
+        eng.advance(rid, "close_protest_window", actor="maria")
+        eng.advance(
+            rid,
+            "award",
+            actor="robert",
+            rationale="as noticed",
+            updates={"awarded_response": late, "award_amount": "385000"},
+        )
+        done = publish(eng, load_city(), [rid])
+    finally:
+        eng.close()
+    assert [f.code for f in pending.flags] == []
+    assert [f.code for f in done.flags] == ["R030"]
+    assert late in done.flags[0].detail
+    compiled = done.record_package["records"][0]["compiledRelease"]
+    assert compiled["awards"][0]["suppliers"][0]["name"] == "Zenith Mobility Partners"
 
 
 def test_the_engine_refuses_to_publish_a_package_that_does_not_validate() -> None:

@@ -125,6 +125,18 @@ def _check(files: dict[str, bytes], needles: list[Needle]) -> None:
     )
 
 
+def _response_needles(case: Any) -> list[Needle]:
+    """A response's confidential values (a bid's pricing details), held to its opportunity's files: its bid is
+    published there. A field only sealed (a bid's price) is public once opened, read aloud at the opening (Tex.
+    Loc. Gov't Code §252.043), and may rightly equal a public value (the award amount is the winning price);
+    before the opening ``Engine.record`` withholds it from everyone, this check included. Open data never reads
+    either kind (both count as confidential for the release builder)."""
+    pathway = case.pathway
+    sealed_only = {n for n in pathway.sealed if not pathway.fields[n].confidential}
+    secrets = [s for s in case.secrets if s["field"] not in sealed_only]
+    return report_needles(pathway, secrets, [json.loads(e.body) for e in case.entries], case.shown["data"])
+
+
 def publish(
     engine: Engine,
     city: City,
@@ -155,17 +167,20 @@ def publish(
     needles: list[Needle] = []
     for pid in chosen_ids:
         rec = engine.record(pid)
+        own = report_needles(rec.pathway, rec.secrets, [json.loads(r.body) for r in rec.entries], rec.shown["data"])
         answers = (responses or {}).get(pid)
         if answers is None and rec.pathway.responses is not None:
-            answers = [response_from_record(engine.record(r["id"]), tenderer_field=TENDERER_FIELDS)
-                       for r in rec.shown.get("responses", [])]
-        builder = Builder(rec.pathway, f"{chosen}-{pid}", publisher, answers or ())
+            answers = []
+            for r in rec.shown.get("responses", []):
+                case = engine.record(r["id"])
+                answers.append(response_from_record(case, tenderer_field=TENDERER_FIELDS))
+                own += _response_needles(case)
+        builder = Builder(rec.pathway, f"{chosen}-{pid}", publisher, answers)
         made = builder.releases(rec.entries)
         recent = [r for r in made if cutoff is None or r["date"] >= cutoff]
         if not recent:
             continue
         merged = record(made)
-        own = report_needles(rec.pathway, rec.secrets, [json.loads(r.body) for r in rec.entries], rec.shown["data"])
         # A process's part of each file, as it is written there (only the indentation differs), against its own
         # confidential values: linear in the proposals, where every file against every proposal's values would
         # be quadratic (bench/bench_ocds.py). The needles are the ones a public bundle of the proposal is held to.

@@ -92,7 +92,8 @@ class Profile:
     description: str | None = None
     tender_value: str | None = None
     tender_period: tuple[str, str] | None = None
-    #: The public count of tenders received (until responses are cases: ``bids.py``).
+    #: The public count of tenders received, for a pathway whose tenders are not cases of their own (an
+    #: opportunity's responses are counted themselves: ``bids.py``).
     tenderers_count: Callable[[Mapping[str, object]], int | None] = lambda data: None
     #: Fields naming organisations that tendered (published as parties with role tenderer).
     tenderers: tuple[str, ...] = ()
@@ -142,8 +143,10 @@ RFP = Profile(
     description="scope_of_work",
     tender_value="estimated_value",
     tender_period=("notice_first_published", "bid_opening"),
-    tenderers_count=_count("bids_received"),  # rfp v1; from v2 on, the bids themselves (bids.py)
-    suppliers=("awarded_response", "recommended_response", "awarded_vendor", "recommended_vendor"),
+    # The bids are rfp-bid cases (bids.py): they give numberOfTenderers, the tenderers and each bid's status. A
+    # bid's price is sealed until the opening and so never read (a sealed field counts as confidential).
+    # The award names a bid; its vendor is the supplier (releases.py maps response ids to tenderers).
+    suppliers=("awarded_response", "recommended_response"),
     award_value="award_amount",
     contract_signed="contract_signed_on",
     contact="authorized_contact_name",
@@ -174,8 +177,9 @@ CHALLENGE = Profile(
     description="subject",
     tender_value="total_prize",
     tender_period=("opens_on", "closes_on"),
-    tenderers_count=_count("submissions_received"),  # challenge v1; from v2 on, the entries themselves
-    suppliers=("winners",),
+    # The entries are challenge-entry cases (bids.py); every prize winner is a supplier of the award, first
+    # place first (``winners`` names entries; releases.py maps them to their teams).
+    suppliers=("winners", "first_place"),
     award_value="prizes_paid_total",
 )
 

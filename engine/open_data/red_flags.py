@@ -20,14 +20,22 @@ data is published either way.
   excluded.
 - **R018 Single bid received** (Cardinal R018): the number of tenderers is 1
   and the method is competitive (``open`` or ``selective``). Applies to rfp
-  (``bids_received``), challenge (``submissions_received``) and the Swiss
-  challenge (the proponent plus ``challengers_received``: no challenger is a
-  single bid). A direct pilot, sandbox or sole source has one tenderer by
-  design: excluded.
+  and challenge, whose ``numberOfTenderers`` is the count of their responses
+  (rfp-bid and challenge-entry cases, ``bids.py``; a withdrawn bid was still
+  submitted and counts), and to the Swiss challenge (the proponent plus
+  ``challengers_received``: no challenger is a single bid). A direct pilot,
+  sandbox or sole source has one tenderer by design: excluded.
 - **R030 Late bid won** (Cardinal R030): a valid bid received after the
   tender period's end date whose tenderer is a supplier of an active award.
-  Needs bid dates, so it applies once an opportunity's responses are bids
-  (``bids.py``); on counts alone it cannot be computed and is not reported.
+  Computed from the responses: each bid's ``date`` is its case's intake.
+  It can happen on the shipped rules: a response is taken in only while its
+  opportunity is open (rfp ``published``, challenge ``published``), but the
+  call stays open until the opening (``open_bids``, ``close_submissions``)
+  fires, at the earliest on the closing date and by the clock at the end of
+  that day (UTC), or later by staff, while the published ``tenderPeriod``
+  ends at the start of that date in the city's zone (``values.day``). A bid
+  received in that gap that wins is flagged, as a watchdog running Cardinal
+  on the published data would flag it.
 """
 
 from __future__ import annotations

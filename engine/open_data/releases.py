@@ -6,9 +6,12 @@ bundles read them), never from the ``proposals`` cache. After each intake or
 transition the public view of the process is recomputed (parties, planning,
 tender, awards, contracts, per :mod:`.profiles`); when it differs from the
 last release, a new release is made, dated at the entry's time and carrying
-the entry's chain, seq and hash (``auditEntry``, the shipped extension). So
-there is one release per publicly visible change, refusals and unmapped
-fields make none, and the same entries always give the same releases.
+the entry's chain, seq and hash (``auditEntry``, the shipped extension). An
+opportunity's responses' entries are replayed with its own, in time order:
+a bid received, withdrawn or rejected changes the opportunity's public view
+(its bids), and that release names the response's entry. So there is one
+release per publicly visible change, refusals and unmapped fields make none,
+and the same entries always give the same releases.
 
 What is read: only fields the profile names, and never a confidential one
 (an entry holds those as salted hashes; they are skipped by name too).
@@ -84,36 +87,53 @@ def _public(entry: Mapping[str, Any], pathway: Pathway) -> dict[str, Any]:
 class Builder:
     """Replays one proposal's entries into releases (see the module docstring)."""
 
-    def __init__(self, pathway: Pathway, ocid: str, publisher: Publisher, responses: Sequence[Response] = ()) -> None:
+    def __init__(
+        self, pathway: Pathway, ocid: str, publisher: Publisher, responses: Sequence[Response] | None = None
+    ) -> None:
+        """``responses`` is None for a pathway that takes none; an opportunity's list may be empty (no bid yet),
+        and then its tender counts zero tenderers once the call is public."""
         self.pathway = pathway
         self.ocid = ocid
         self.publisher = publisher
-        self.responses = list(responses)
+        self.takes_responses = responses is not None or pathway.responses is not None
+        self.responses = list(responses or ())
         finals = {n: s.outcome for n, s in pathway.stages.items() if s.final}
         self.profile: Profile = profile_for(pathway.id, set(pathway.stages), finals)
 
     # --- the replay -------------------------------------------------------------------------------
 
     def releases(self, rows: Sequence[Any]) -> list[dict[str, Any]]:
-        """One release per publicly visible change, oldest first; ``rows`` are the stored entries in seq order."""
+        """One release per publicly visible change, oldest first; ``rows`` are the stored entries in seq order.
+
+        An opportunity's responses are changes too: each of a response's entries (its receipt, its withdrawal
+        or rejection) that changes the opportunity's public view makes a release tied to that entry of the
+        response's chain, so a bid withdrawn after the opportunity's last step is not left out."""
+        events: list[tuple[str, int, int, dict[str, Any] | None, str, str, int]] = []
+        for i, row in enumerate(rows):
+            entry = json.loads(row.body)
+            if entry.get("kind") in ("intake", "transition") and entry.get("to"):
+                events.append((entry["at"], 0, i, entry, row.hash, entry["proposal"], entry["seq"]))
+        for j, r in enumerate(self.responses):
+            events += [(at, 1, j, None, digest, r.id, seq) for at, seq, digest in r.moments]
+        events.sort(key=lambda e: e[:3])
         state = _State()
         out: list[dict[str, Any]] = []
         last: dict[str, Any] | None = None
-        for row in rows:
-            entry = json.loads(row.body)
-            if entry.get("kind") not in ("intake", "transition") or not entry.get("to"):
-                continue
-            self._apply(state, entry)
-            view = self._view(state, entry["at"])
+        for at, _, _, entry, digest, chain, seq in events:
+            if entry is not None:
+                self._apply(state, entry)
+            elif not state.visits:
+                continue  # a response before its opportunity's first entry: cannot happen, nothing to show
+            view = self._view(state, at)
             if view == last:
                 continue
             release = {
                 "ocid": self.ocid,
-                "id": f"{self.ocid}-{entry['seq']}",
-                "date": entry["at"],
+                "id": f"{self.ocid}-{seq}" if entry is not None else f"{self.ocid}-{chain}-{seq}",
+                "date": at,
                 "tag": tags(last, view),
                 "initiationType": "tender",
-                "auditEntry": {"chain": entry["proposal"], "seq": entry["seq"], "hash": row.hash},
+                "auditEntry": {"chain": chain, "seq": seq, "hash": digest},
             }
             release.update(view)
             out.append(release)
@@ -297,10 +317,11 @@ class Builder:
         period = self._period(data, p.tender_period)
         if period:
             tender["tenderPeriod"] = period
-        if self.responses:
-            count: int | None = sum(1 for r in self.responses if r.date <= at)
+        opened = any(ph in state.reached for ph in ("tender", "evaluation", "intent"))
+        if self.takes_responses:  # the responses themselves, counted once the call is public (they come in then)
+            received = sum(1 for r in self.responses if r.date <= at)
+            count: int | None = received if opened or received else None
         else:
-            opened = any(ph in state.reached for ph in ("tender", "evaluation", "intent"))
             count = p.tenderers_count(data) if opened else None
         if count is not None:
             tender["numberOfTenderers"] = count
