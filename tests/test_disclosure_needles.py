@@ -492,9 +492,11 @@ def test_known_needles_spell_each_kept_value_by_its_field_type(pathway: Any) -> 
     assert quotes("offered $585K", found) == ["price"]  # an amount, not only the digits as text
 
 
-def test_known_needles_without_a_pathway_search_kept_values_as_text_and_inputs_as_public() -> None:
+def test_known_needles_without_a_pathway_search_nothing_kept_for_fields_it_does_not_declare_confidential() -> None:
+    # A kept value is searched only for a field the rules declare confidential: a public field's free text kept
+    # concealed (a --set value that quoted a confidential one) is not itself a confidential value.
     found = known_needles(None, [secret("partner", "Zenith Partners", 2)], data={}, inputs={"vendor": "Kestrel Ltd"})
-    assert [(n.field, n.seq) for n in found] == [("partner", 2)]
+    assert [(n.field, n.seq) for n in found] == []
 
 
 # --- searching -----------------------------------------------------------------------------------
