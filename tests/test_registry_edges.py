@@ -26,7 +26,8 @@ def user(reg: Registry, actor: str, name: str, roles: list[str], kind: str = "us
     return reg.append(entry(reg, kind, actor, input={"name": name, "roles": roles}))
 
 
-def publish(reg: Registry, actor: str, pid: str = "mini", version: int = 1, v: int = REGISTRY_VERSION) -> dict[str, Any]:
+def publish(reg: Registry, actor: str, pid: str = "mini", version: int = 1,
+            v: int = REGISTRY_VERSION) -> dict[str, Any]:
     return reg.append(entry(reg, "publish", actor, v=v,
                             pathway={"id": pid, "version": version, "sha256": "ab" * 32}))
 
