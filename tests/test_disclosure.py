@@ -256,7 +256,8 @@ def test_a_set_value_quoting_a_confidential_value_is_refused_recorded_and_withhe
     assert last["kind"] == "refusal" and set(last["input"]["memo"]) == {"salted_sha256"}
     assert last["input"]["award"] == "1000"  # what did not quote anything stays in clear
     assert last["withheld"] == [{"what": "input.memo", "quotes": ["partner", "price"]}]
-    assert "585" not in json.dumps(last) and "zenith" not in json.dumps(last).lower()
+    text = re.sub(r"[0-9a-f]{64}", "#", json.dumps(last))  # hashes and salts may hold any digits by chance
+    assert "585" not in text and "zenith" not in text.lower()
     assert [s["value"] for s in eng.secrets(pid) if s["field"] == "memo"] == [QUOTE]
     assert "memo" not in eng.show(pid)["data"]
     eng.verify([pid])  # the replay re-checks the ground against the kept text
