@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 import pytest
+from test_opportunities import Clock  # one simulated clock for the opportunity tests
 
 from engine import Engine, Refused
 from pathways import load
@@ -35,17 +36,6 @@ CRITERIA = ("effectiveness", "cost", "durability", "ease_of_adoption")
 FAMILY_FINALS = {"challenge": ("archived", "no_award", "cancelled"),
                  "challenge-entry": ("winner", "not_selected", "ineligible", "no_award", "withdrawn", "cancelled")}
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        self.now += dt.timedelta(microseconds=1)
-        return self.now
-
-    def days(self, n: float) -> None:
-        self.now += dt.timedelta(days=n)
 
 
 @pytest.fixture

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
 
 import pytest
+from test_opportunities import Clock  # one simulated clock for the opportunity tests
 
 from engine import Engine, Refused
 from engine.audit import seal
 
 DUTIES = Path(__file__).resolve().parent / "data" / "duties.yaml"
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        self.now += dt.timedelta(microseconds=1)
-        return self.now
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
